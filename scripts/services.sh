@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Provisions and runs StreamTrack's backing services natively, for machines
+# without Docker (CI, laptops without an engine):
+#   - Apache Kafka 4.x, single-node KRaft, from Maven Central jars
+#   - AxonOps Schema Registry (Confluent REST API v1), built from the Go module proxy
+#   - the ClickHouse engine (chdb, from npm) behind ClickHouse's HTTP interface
+#     (scripts/chdb-http-server.ts: test infrastructure, never product storage)
+# Everything binds to 127.0.0.1. Downloads are cached in .cache/; state, pids
+# and logs live in .run/ (both git-ignored). `down` stops exactly the pids
+# `up` started.
+#
+# Usage: scripts/services.sh up|down|status [kafka|schema-registry|clickhouse ...]
+#        scripts/services.sh env
+# With no service named, all three. ST_RUN_DIR and the ST_*_PORT variables
+# let a test run a second, private instance (e.g. a broker it can stop).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="$ROOT/.cache"
+RUN="${ST_RUN_DIR:-$ROOT/.run}"
+LOGS="$RUN/logs"
+ALL_SERVICES=(kafka schema-registry clickhouse)
+
+KAFKA_PORT="${ST_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${ST_KAFKA_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${ST_REGISTRY_PORT:-8081}"
+CLICKHOUSE_PORT="${ST_CLICKHOUSE_PORT:-8123}"
+# Enough partitions for the largest worker count we scale to (one per worker).
+KAFKA_PARTITIONS="${ST_KAFKA_PARTITIONS:-12}"
+
+REGISTRY_MODULE="github.com/axonops/axonops-schema-registry"
+# The newest version the module proxy serves here; later tags are refused.
+REGISTRY_VERSION="v0.2.1"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_for() { # name timeout_seconds command...
+  local name="$1" timeout="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_alive "$RUN/$name.pid" || ((SECONDS >= deadline)); then
+      log "$name did not become ready (${timeout}s); last log lines:"
+      tail -n 30 "$LOGS/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Starts a process detached in its own session so `down` can stop its group.
+start_detached() { # name command...
+  local name="$1"; shift
+  if pid_alive "$RUN/$name.pid"; then
+    log "$name already running (pid $(cat "$RUN/$name.pid"))"
+    return 0
+  fi
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+  log "$name started (pid $!)"
+}
+
+# ---------- Kafka ----------
+ensure_kafka_libs() {
+  local libs="$CACHE/kafka/libs"
+  [[ -f "$libs/.complete" ]] && return 0
+  log "resolving Kafka from Maven Central"
+  rm -rf "$libs" && mkdir -p "$libs"
+  mvn -q -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" \
+    dependency:copy-dependencies -DoutputDirectory="$libs"
+  touch "$libs/.complete"
+}
+
+KAFKA_JAVA=(java -Xms256m -Xmx768m -XX:+UseG1GC
+  "-Dlog4j2.configurationFile=$ROOT/scripts/kafka/log4j2.properties"
+  -cp "$CACHE/kafka/libs/*")
+
+kafka_up() {
+  ensure_kafka_libs
+  local dir="$RUN/kafka"
+  mkdir -p "$dir/data"
+  sed -e "s#@DATA@#$dir/data#" \
+      -e "s#@PORT@#$KAFKA_PORT#g" \
+      -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
+      -e "s#@PARTITIONS@#$KAFKA_PARTITIONS#" \
+      "$ROOT/scripts/kafka/server.properties" >"$dir/server.properties"
+  if [[ ! -f "$dir/data/meta.properties" ]]; then
+    log "formatting Kafka storage"
+    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --standalone \
+      --cluster-id "$("${KAFKA_JAVA[@]}" kafka.tools.StorageTool random-uuid)" \
+      --config "$dir/server.properties" >"$LOGS/kafka-format.log" 2>&1
+  fi
+  start_detached kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$dir/server.properties"
+}
+
+kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log"; }
+
+# ---------- Schema Registry ----------
+ensure_registry_bin() {
+  local bin="$CACHE/bin/schema-registry-$REGISTRY_VERSION" dir
+  [[ -x "$bin" ]] && return 0
+  log "building AxonOps Schema Registry $REGISTRY_VERSION from the Go module proxy"
+  mkdir -p "$CACHE/bin"
+  # `go install mod@version` also asks the proxy for the module's version list,
+  # which it refuses here; download the exact version and build it in place.
+  dir="$(go mod download -json "$REGISTRY_MODULE@$REGISTRY_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  (cd "$dir" && go build -o "$bin" ./cmd/schema-registry)
+}
+
+registry_up() {
+  ensure_registry_bin
+  sed -e "s#@PORT@#$REGISTRY_PORT#" "$ROOT/scripts/schema-registry.yaml" >"$RUN/schema-registry.yaml"
+  start_detached schema-registry "$CACHE/bin/schema-registry-$REGISTRY_VERSION" -config "$RUN/schema-registry.yaml"
+}
+
+registry_ready() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/subjects"; }
+
+# ---------- ClickHouse (chdb engine over HTTP) ----------
+clickhouse_up() {
+  [[ -d "$ROOT/node_modules/chdb" ]] || { log "chdb missing: run npm ci first"; return 1; }
+  mkdir -p "$RUN/clickhouse"
+  start_detached clickhouse env CHDB_HTTP_PORT="$CLICKHOUSE_PORT" CHDB_DATA_DIR="$RUN/clickhouse" \
+    node --import tsx "$ROOT/scripts/chdb-http-server.ts"
+}
+
+clickhouse_ready() { curl -fsS "http://127.0.0.1:$CLICKHOUSE_PORT/ping"; }
+
+# ---------- commands ----------
+service_up() {
+  case "$1" in
+    kafka) kafka_up ;;
+    schema-registry) registry_up ;;
+    clickhouse) clickhouse_up ;;
+    *) log "unknown service $1"; return 2 ;;
+  esac
+}
+
+service_wait() {
+  case "$1" in
+    kafka) wait_for kafka 120 kafka_ready ;;
+    schema-registry) wait_for schema-registry 60 registry_ready ;;
+    clickhouse) wait_for clickhouse 120 clickhouse_ready ;;
+  esac
+}
+
+print_env() {
+  echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "export SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT"
+  echo "export CLICKHOUSE_URL=http://127.0.0.1:$CLICKHOUSE_PORT"
+}
+
+up() {
+  mkdir -p "$CACHE" "$LOGS"
+  local name
+  for name in "$@"; do service_up "$name"; done
+  for name in "$@"; do service_wait "$name"; done
+  log "ready: $*"
+}
+
+down() {
+  local name pidfile pid
+  for name in "$@"; do
+    pidfile="$RUN/$name.pid"
+    [[ -f "$pidfile" ]] || continue
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      log "$name stopped"
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+status() {
+  local name rc=0
+  for name in "$@"; do
+    if pid_alive "$RUN/$name.pid"; then
+      echo "$name: running (pid $(cat "$RUN/$name.pid"))"
+    else
+      echo "$name: stopped"; rc=3
+    fi
+  done
+  return $rc
+}
+
+command="${1:-}"
+shift || true
+(($# > 0)) || set -- "${ALL_SERVICES[@]}"
+case "$command" in
+  up) up "$@"; print_env ;;
+  down) down "$@" ;;
+  status) status "$@" ;;
+  env) print_env ;;
+  *) echo "usage: $0 up|down|status [kafka|schema-registry|clickhouse ...] | env" >&2; exit 2 ;;
+esac
