@@ -1,0 +1,77 @@
+/**
+ * The API process: wires the real Kafka, Schema Registry and ClickHouse into
+ * the app and serves it. On start it applies migrations, makes sure the topic
+ * exists and registers the event schemas; each of these failing is logged and
+ * left to /readyz, so the API still starts (and answers 503) while a
+ * dependency is down.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { Config } from '../config.js';
+import { createKafka, describeCluster, ensureTopic } from '../kafka/client.js';
+import { createPublisher } from '../kafka/publisher.js';
+import type { Logger } from '../logger.js';
+import { createEventSerde, createRegistry, registerEventSchemas, valueSubject } from '../serde/event-serde.js';
+import { createClickHouse } from '../storage/clickhouse.js';
+import { migrate } from '../storage/migrations.js';
+import { createApp } from './app.js';
+
+export interface RunningApi {
+  server: ServerType;
+  close(): Promise<void>;
+}
+
+export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
+  const kafka = createKafka(config.kafka, logger);
+  const registry = createRegistry(config.schemaRegistry.url);
+  const subject = valueSubject(config.kafka.eventsTopic);
+  const clickhouse = createClickHouse(config.clickhouse);
+  const publisher = createPublisher(kafka, config.api.publishTimeoutMs);
+
+  const startupSteps: Record<string, () => Promise<unknown>> = {
+    migrations: () => migrate(config.clickhouse),
+    topic: () => ensureTopic(kafka, config.kafka.eventsTopic, config.kafka.eventsPartitions),
+    schemas: () => registerEventSchemas(registry, subject),
+  };
+  for (const [step, run] of Object.entries(startupSteps)) {
+    try {
+      await run();
+    } catch (err) {
+      logger.warn({ err, step }, 'startup step failed; the API starts anyway and /readyz reports the dependency');
+    }
+  }
+
+  const app = createApp(
+    { topic: config.kafka.eventsTopic, maxBodyBytes: config.api.maxBodyBytes },
+    {
+      serde: createEventSerde(registry, subject),
+      publisher,
+      clickhouse,
+      logger,
+      readinessChecks: {
+        kafka: () => describeCluster(kafka),
+        schema_registry: async () => {
+          const response = await fetch(new URL('/subjects', config.schemaRegistry.url));
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        },
+        clickhouse: async () => {
+          const ping = await clickhouse.ping();
+          if (!ping.success) throw ping.error;
+        },
+      },
+    },
+  );
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
+  });
+  logger.info({ host: config.api.host, port: config.api.port }, 'API listening');
+
+  return {
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await publisher.close();
+      await clickhouse.close();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * StreamTrack's command line: `api`, `worker`, `migrate`, `register-schemas`.
+ * Each process builds its config from the environment once, here.
+ */
+import { loadConfig } from './config.js';
+import { startApi } from './api/server.js';
+import { createLogger, type Logger } from './logger.js';
+import { createRegistry, registerEventSchemas, valueSubject } from './serde/event-serde.js';
+import { migrate } from './storage/migrations.js';
+import { startWorker } from './worker/worker.js';
+
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
+function onTermination(logger: Logger, close: () => Promise<void>) {
+  let closing = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown deadline passed; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+async function main(command: string | undefined): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, `streamtrack-${command ?? 'cli'}`);
+  switch (command) {
+    case 'api': {
+      const api = await startApi(config, logger);
+      onTermination(logger, () => api.close());
+      return;
+    }
+    case 'worker': {
+      const worker = await startWorker(config, logger);
+      onTermination(logger, () => worker.close());
+      const error = await worker.consumer.crashed;
+      logger.fatal({ err: error }, 'consumer stopped for good; exiting');
+      process.exit(1);
+    }
+    case 'migrate': {
+      const applied = await migrate(config.clickhouse);
+      logger.info({ applied: applied.map((m) => `${m.version}_${m.name}`) }, 'migrations applied');
+      return;
+    }
+    case 'register-schemas': {
+      const subject = valueSubject(config.kafka.eventsTopic);
+      const id = await registerEventSchemas(createRegistry(config.schemaRegistry.url), subject);
+      logger.info({ subject, id }, 'schemas registered');
+      return;
+    }
+    default:
+      console.error('usage: streamtrack api|worker|migrate|register-schemas');
+      process.exit(2);
+  }
+}
+
+main(process.argv[2]).catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+/**
+ * The one typed configuration object, built and validated from the
+ * environment at boot and passed down. Nothing else reads process.env.
+ * Defaults match the native services of scripts/services.sh, so the API and
+ * the worker run with no variables set on a development machine.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const EnvSchema = z.object({
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(8080),
+  API_MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  API_PUBLISH_TIMEOUT_MS: positiveInt.default(3_000),
+  KAFKA_BROKERS: csv.default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().default('streamtrack'),
+  KAFKA_EVENTS_TOPIC: z.string().default('streamtrack.events'),
+  KAFKA_EVENTS_PARTITIONS: positiveInt.default(12),
+  KAFKA_CONSUMER_GROUP: z.string().default('streamtrack-topology'),
+  SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
+  CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  WORKER_MAX_BATCH_EVENTS: positiveInt.default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  api: { host: string; port: number; maxBodyBytes: number; publishTimeoutMs: number };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    eventsTopic: string;
+    eventsPartitions: number;
+    consumerGroup: string;
+  };
+  schemaRegistry: { url: string };
+  clickhouse: { url: string; database: string; username: string; password: string };
+  worker: { maxBatchEvents: number };
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      maxBodyBytes: e.API_MAX_BODY_BYTES,
+      publishTimeoutMs: e.API_PUBLISH_TIMEOUT_MS,
+    },
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID,
+      eventsTopic: e.KAFKA_EVENTS_TOPIC,
+      eventsPartitions: e.KAFKA_EVENTS_PARTITIONS,
+      consumerGroup: e.KAFKA_CONSUMER_GROUP,
+    },
+    schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      database: e.CLICKHOUSE_DATABASE,
+      username: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+    },
+    worker: { maxBatchEvents: e.WORKER_MAX_BATCH_EVENTS },
+    logLevel: e.LOG_LEVEL,
+  };
+}

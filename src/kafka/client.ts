@@ -1,0 +1,57 @@
+/**
+ * The one place StreamTrack touches kafkajs. kafkajs is in maintenance mode:
+ * every export of this folder pins what a move to another client must
+ * provide, so such a move is this folder's change alone.
+ */
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+
+const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(config: Config['kafka'], logger: Logger): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        log[LEVEL_NAMES[level] ?? 'info'](rest, message);
+      },
+  });
+}
+
+/** Creates the topic if it is missing; an existing topic is left as it is. */
+export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    // Checked first because kafkajs logs an existing topic as a creation error.
+    if ((await admin.listTopics()).includes(topic)) return;
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reachability check for /readyz: a metadata round trip to the cluster. */
+export async function describeCluster(kafka: Kafka): Promise<{ brokers: number }> {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    return { brokers: cluster.brokers.length };
+  } finally {
+    await admin.disconnect();
+  }
+}

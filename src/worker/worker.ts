@@ -1,0 +1,54 @@
+/**
+ * The topology worker process: one member of the consumer group. It runs the
+ * topologies of topology/ over the partitions it is assigned, commits after
+ * the sinks accepted each batch, and on SIGTERM finishes in-flight batches,
+ * commits, leaves the group and exits.
+ */
+import type { Config } from '../config.js';
+import { runBatchConsumer, type RunningConsumer } from '../kafka/batch-consumer.js';
+import { createKafka, ensureTopic } from '../kafka/client.js';
+import { createDeadLetterSink, deadLetterTopic } from '../kafka/dead-letters.js';
+import type { Logger } from '../logger.js';
+import { createEventSerde, createRegistry, valueSubject } from '../serde/event-serde.js';
+import { createClickHouse } from '../storage/clickhouse.js';
+import { migrate } from '../storage/migrations.js';
+import { rawEventsTopology } from '../../topology/raw-events.js';
+
+export interface RunningWorker {
+  consumer: RunningConsumer;
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
+  const kafka = createKafka(config.kafka, logger);
+  const topic = config.kafka.eventsTopic;
+  await migrate(config.clickhouse);
+  await ensureTopic(kafka, topic, config.kafka.eventsPartitions);
+  await ensureTopic(kafka, deadLetterTopic(topic), config.kafka.eventsPartitions);
+
+  const clickhouse = createClickHouse(config.clickhouse);
+  const deadLetters = createDeadLetterSink(kafka, deadLetterTopic(topic));
+  const topology = rawEventsTopology({
+    serde: createEventSerde(createRegistry(config.schemaRegistry.url), valueSubject(topic)),
+    clickhouse,
+    deadLetters,
+    logger,
+  });
+
+  const consumer = await runBatchConsumer(
+    kafka,
+    { groupId: config.kafka.consumerGroup, topic, partitionsConsumedConcurrently: 3 },
+    topology,
+    logger,
+  );
+  logger.info({ topic, groupId: config.kafka.consumerGroup }, 'topology worker running');
+
+  return {
+    consumer,
+    async close() {
+      await consumer.stop();
+      await deadLetters.close();
+      await clickhouse.close();
+    },
+  };
+}
