@@ -1,0 +1,100 @@
+/**
+ * The seed's quick start, end to end: the API and the topology worker run as
+ * separate processes against the real broker, registry and ClickHouse engine;
+ * events posted to /track become visible in /activities, each exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
+import { isolatedEnv } from '../testing/test-config.js';
+import { waitFor } from '../testing/wait-for.js';
+
+interface Activities {
+  events: Array<{ event_id: string; user_id: string; action: string; timestamp: string; properties: Record<string, unknown> }>;
+}
+
+let api: StreamtrackProcess;
+let worker: StreamtrackProcess;
+let base: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  const env = isolatedEnv(inject('services'), { API_PORT: String(port), LOG_LEVEL: 'info' });
+  base = `http://127.0.0.1:${port}`;
+  api = spawnStreamtrack('api', env);
+  worker = spawnStreamtrack('worker', env);
+  await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), {
+    timeoutMs: 60_000,
+    what: `API ready\n${api.output()}`,
+  });
+});
+
+afterAll(async () => {
+  const codes = await Promise.all([api?.stop(), worker?.stop()]);
+  expect(codes, `exit codes of api and worker\n${worker?.output()}`).toEqual([0, 0]);
+});
+
+async function track(body: unknown): Promise<Response> {
+  return fetch(`${base}/track`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function activities(): Promise<Activities> {
+  const response = await fetch(`${base}/activities?limit=1000`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Activities;
+}
+
+describe('quick start', () => {
+  it('reports itself alive and ready', async () => {
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
+      status: 'ready',
+      checks: { kafka: { ok: true }, schema_registry: { ok: true }, clickhouse: { ok: true } },
+    });
+  });
+
+  it('stores every accepted event exactly once and lists the newest first', async () => {
+    const payloads = [
+      { user_id: 'local_user', action: 'app_started' }, // the seed's exact payload
+      { user_id: 'local_user', action: 'page_viewed', properties: { path: '/pricing', logged_in: true } },
+      { user_id: 'другой', action: 'purchase', timestamp: '2026-01-01T12:00:00.000Z', properties: { amount: 19.99, coupon: null } },
+      ...Array.from({ length: 20 }, (_, i) => ({ user_id: `user_${i % 5}`, action: 'click', properties: { n: i } })),
+    ];
+    const accepted: string[] = [];
+    for (const payload of payloads) {
+      const response = await track(payload);
+      expect(response.status).toBe(202);
+      accepted.push(((await response.json()) as { event_id: string }).event_id);
+    }
+
+    const listed = await waitFor(
+      async () => {
+        const { events } = await activities();
+        return accepted.every((id) => events.some((e) => e.event_id === id)) ? events : undefined;
+      },
+      { timeoutMs: 30_000, what: `all ${accepted.length} events in /activities\n${worker.output()}` },
+    );
+
+    const counts = new Map<string, number>();
+    for (const e of listed) counts.set(e.event_id, (counts.get(e.event_id) ?? 0) + 1);
+    expect(listed).toHaveLength(accepted.length);
+    expect(accepted.every((id) => counts.get(id) === 1)).toBe(true);
+
+    const times = listed.map((e) => Date.parse(e.timestamp));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+
+    const purchase = listed.find((e) => e.action === 'purchase');
+    expect(purchase).toMatchObject({
+      user_id: 'другой',
+      timestamp: '2026-01-01T12:00:00.000Z',
+      properties: { amount: 19.99, coupon: null },
+    });
+  });
+
+  it('refuses a bad limit with the parameter and what is allowed', async () => {
+    const response = await fetch(`${base}/activities?limit=0`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      error: { code: 'invalid_parameter', details: [{ field: 'limit', reason: 'got "0"' }] },
+    });
+  });
+});

@@ -1,0 +1,50 @@
+/** Kafka helpers for tests: what a topic holds, read back from the real broker. */
+import { Kafka, logLevel } from 'kafkajs';
+
+export function testKafka(brokers: string): Kafka {
+  return new Kafka({ clientId: 'streamtrack-tests', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+}
+
+/** Number of records ever written to the topic (sum of high watermarks). */
+export async function recordCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface RawRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer;
+}
+
+/** Reads the topic from the beginning until `count` records arrived. */
+export async function readRecords(kafka: Kafka, topic: string, count: number, timeoutMs = 30_000): Promise<RawRecord[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}` });
+  const records: RawRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${records.length}/${count} records within ${timeoutMs} ms`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          records.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value! });
+          if (records.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * A StreamTrack configuration pointing at the test services, isolated per
+ * test file: its own topic, consumer group and ClickHouse database, so files
+ * never see each other's events.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../src/config.js';
+import type { ServiceAddresses } from './services.js';
+
+export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const id = randomBytes(4).toString('hex');
+  return {
+    KAFKA_BROKERS: services.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
+    CLICKHOUSE_URL: services.clickhouseUrl,
+    CLICKHOUSE_USER: services.clickhouseUser,
+    CLICKHOUSE_PASSWORD: services.clickhousePassword,
+    KAFKA_EVENTS_TOPIC: `test.events.${id}`,
+    KAFKA_EVENTS_PARTITIONS: '4',
+    KAFKA_CONSUMER_GROUP: `test-topology-${id}`,
+    CLICKHOUSE_DATABASE: `test_${id}`,
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+}
+
+export function isolatedConfig(services: ServiceAddresses, overrides: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig(isolatedEnv(services, overrides));
+}
