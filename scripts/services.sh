@@ -4,7 +4,7 @@
 #   - Apache Kafka 4.x, single-node KRaft, from Maven Central jars
 #   - AxonOps Schema Registry (Confluent REST API v1), built from the Go module proxy
 #   - the ClickHouse engine (chdb, from npm) behind ClickHouse's HTTP interface
-#     (scripts/chdb-http-server.ts: test infrastructure, never product storage)
+#     (scripts/chdb-http/: test infrastructure, never product storage)
 # Everything binds to 127.0.0.1. Downloads are cached in .cache/; state, pids
 # and logs live in .run/ (both git-ignored). `down` stops exactly the pids
 # `up` started.
@@ -119,11 +119,22 @@ registry_up() {
 registry_ready() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/subjects"; }
 
 # ---------- ClickHouse (chdb engine over HTTP) ----------
+ensure_chdb() {
+  local dir="$ROOT/scripts/chdb-http"
+  [[ -f "$dir/node_modules/.installed" ]] && return 0
+  log "installing the chdb engine from npm"
+  # `npm install`, not `npm ci`: the lock names only the platform packages
+  # the registry serves here, which `npm ci` refuses as out of sync.
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error
+  touch "$dir/node_modules/.installed"
+}
+
 clickhouse_up() {
-  [[ -d "$ROOT/node_modules/chdb" ]] || { log "chdb missing: run npm ci first"; return 1; }
+  [[ -d "$ROOT/node_modules/tsx" ]] || { log "tsx missing: run npm ci first"; return 1; }
+  ensure_chdb
   mkdir -p "$RUN/clickhouse"
   start_detached clickhouse env CHDB_HTTP_PORT="$CLICKHOUSE_PORT" CHDB_DATA_DIR="$RUN/clickhouse" \
-    node --import tsx "$ROOT/scripts/chdb-http-server.ts"
+    node --import tsx "$ROOT/scripts/chdb-http/server.ts"
 }
 
 clickhouse_ready() { curl -fsS "http://127.0.0.1:$CLICKHOUSE_PORT/ping"; }

@@ -1,8 +1,11 @@
 /**
- * StreamTrack's command line: `api`, `worker`, `migrate`, `register-schemas`.
+ * StreamTrack's command line: `api`, `worker`, and the one-shot `init`
+ * (migrations, topics, schemas), `migrate` and `register-schemas`.
  * Each process builds its config from the environment once, here.
  */
+import { bootstrap } from './bootstrap.js';
 import { loadConfig } from './config.js';
+import { createKafka } from './kafka/client.js';
 import { startApi } from './api/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRegistry, registerEventSchemas, valueSubject } from './serde/event-serde.js';
@@ -49,6 +52,11 @@ async function main(command: string | undefined): Promise<void> {
       logger.fatal({ err: error }, 'consumer stopped for good; exiting');
       process.exit(1);
     }
+    case 'init': {
+      await bootstrap(config, createKafka(config.kafka, logger));
+      logger.info('migrations applied, topics present, schemas registered');
+      return;
+    }
     case 'migrate': {
       const applied = await migrate(config.clickhouse);
       logger.info({ applied: applied.map((m) => `${m.version}_${m.name}`) }, 'migrations applied');
@@ -61,7 +69,7 @@ async function main(command: string | undefined): Promise<void> {
       return;
     }
     default:
-      console.error('usage: streamtrack api|worker|migrate|register-schemas');
+      console.error('usage: streamtrack api|worker|init|migrate|register-schemas');
       process.exit(2);
   }
 }

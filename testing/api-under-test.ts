@@ -1,21 +1,20 @@
 /** The API app in process, wired to the real services with an isolated config. */
 import type { Config } from '../src/config.js';
 import { createApp } from '../src/api/app.js';
-import { createKafka, ensureTopic } from '../src/kafka/client.js';
+import { bootstrap } from '../src/bootstrap.js';
+import { createKafka } from '../src/kafka/client.js';
 import { createPublisher, type Publisher } from '../src/kafka/publisher.js';
 import { createLogger } from '../src/logger.js';
-import { createEventSerde, createRegistry, registerEventSchemas, valueSubject } from '../src/serde/event-serde.js';
+import { createEventSerde, createRegistry, valueSubject } from '../src/serde/event-serde.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
-import { migrate } from '../src/storage/migrations.js';
 
 export async function inProcessApi(config: Config) {
   const logger = createLogger('silent', 'test-api');
   const kafka = createKafka(config.kafka, logger);
   const registry = createRegistry(config.schemaRegistry.url);
   const subject = valueSubject(config.kafka.eventsTopic);
-  await migrate(config.clickhouse);
-  await ensureTopic(kafka, config.kafka.eventsTopic, config.kafka.eventsPartitions);
-  const schemaId = await registerEventSchemas(registry, subject);
+  await bootstrap(config, kafka);
+  const schemaId = await registry.getLatestSchemaId(subject);
   const publisher: Publisher = createPublisher(kafka, config.api.publishTimeoutMs);
   const clickhouse = createClickHouse(config.clickhouse);
   const app = createApp(

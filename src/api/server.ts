@@ -1,18 +1,17 @@
 /**
  * The API process: wires the real Kafka, Schema Registry and ClickHouse into
- * the app and serves it. On start it applies migrations, makes sure the topic
- * exists and registers the event schemas; each of these failing is logged and
- * left to /readyz, so the API still starts (and answers 503) while a
- * dependency is down.
+ * the app and serves it. On start it runs the bootstrap steps; one failing is
+ * logged and left to /readyz, so the API still starts (and answers 503) while
+ * a dependency is down.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from '../config.js';
-import { createKafka, describeCluster, ensureTopic } from '../kafka/client.js';
+import { bootstrapSteps } from '../bootstrap.js';
+import { createKafka, describeCluster } from '../kafka/client.js';
 import { createPublisher } from '../kafka/publisher.js';
 import type { Logger } from '../logger.js';
-import { createEventSerde, createRegistry, registerEventSchemas, valueSubject } from '../serde/event-serde.js';
+import { createEventSerde, createRegistry, valueSubject } from '../serde/event-serde.js';
 import { createClickHouse } from '../storage/clickhouse.js';
-import { migrate } from '../storage/migrations.js';
 import { createApp } from './app.js';
 
 export interface RunningApi {
@@ -27,12 +26,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const clickhouse = createClickHouse(config.clickhouse);
   const publisher = createPublisher(kafka, config.api.publishTimeoutMs);
 
-  const startupSteps: Record<string, () => Promise<unknown>> = {
-    migrations: () => migrate(config.clickhouse),
-    topic: () => ensureTopic(kafka, config.kafka.eventsTopic, config.kafka.eventsPartitions),
-    schemas: () => registerEventSchemas(registry, subject),
-  };
-  for (const [step, run] of Object.entries(startupSteps)) {
+  for (const [step, run] of Object.entries(bootstrapSteps(config, kafka))) {
     try {
       await run();
     } catch (err) {

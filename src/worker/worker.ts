@@ -6,12 +6,12 @@
  */
 import type { Config } from '../config.js';
 import { runBatchConsumer, type RunningConsumer } from '../kafka/batch-consumer.js';
-import { createKafka, ensureTopic } from '../kafka/client.js';
+import { bootstrap } from '../bootstrap.js';
+import { createKafka } from '../kafka/client.js';
 import { createDeadLetterSink, deadLetterTopic } from '../kafka/dead-letters.js';
 import type { Logger } from '../logger.js';
 import { createEventSerde, createRegistry, valueSubject } from '../serde/event-serde.js';
 import { createClickHouse } from '../storage/clickhouse.js';
-import { migrate } from '../storage/migrations.js';
 import { rawEventsTopology } from '../../topology/raw-events.js';
 
 export interface RunningWorker {
@@ -22,9 +22,7 @@ export interface RunningWorker {
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const kafka = createKafka(config.kafka, logger);
   const topic = config.kafka.eventsTopic;
-  await migrate(config.clickhouse);
-  await ensureTopic(kafka, topic, config.kafka.eventsPartitions);
-  await ensureTopic(kafka, deadLetterTopic(topic), config.kafka.eventsPartitions);
+  await bootstrap(config, kafka);
 
   const clickhouse = createClickHouse(config.clickhouse);
   const deadLetters = createDeadLetterSink(kafka, deadLetterTopic(topic));
