@@ -11,6 +11,7 @@
 #
 # Usage: scripts/services.sh up|down|status [kafka|schema-registry|clickhouse ...]
 #        scripts/services.sh env
+# Only `up` and `env` write to stdout: the services' addresses as exports.
 # With no service named, all three. ST_RUN_DIR and the ST_*_PORT variables
 # let a test run a second, private instance (e.g. a broker it can stop).
 set -euo pipefail
@@ -70,7 +71,7 @@ ensure_kafka_libs() {
   log "resolving Kafka from Maven Central"
   rm -rf "$libs" && mkdir -p "$libs"
   mvn -q -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" \
-    dependency:copy-dependencies -DoutputDirectory="$libs"
+    dependency:copy-dependencies -DoutputDirectory="$libs" >&2
   touch "$libs/.complete"
 }
 
@@ -107,7 +108,7 @@ ensure_registry_bin() {
   # `go install mod@version` also asks the proxy for the module's version list,
   # which it refuses here; download the exact version and build it in place.
   dir="$(go mod download -json "$REGISTRY_MODULE@$REGISTRY_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
-  (cd "$dir" && go build -o "$bin" ./cmd/schema-registry)
+  (cd "$dir" && go build -o "$bin" ./cmd/schema-registry) >&2
 }
 
 registry_up() {
@@ -125,7 +126,7 @@ ensure_chdb() {
   log "installing the chdb engine from npm"
   # `npm install`, not `npm ci`: the lock names only the platform packages
   # the registry serves here, which `npm ci` refuses as out of sync.
-  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
   touch "$dir/node_modules/.installed"
 }
 

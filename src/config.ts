@@ -25,7 +25,6 @@ const EnvSchema = z.object({
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
-  WORKER_MAX_BATCH_EVENTS: positiveInt.default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,7 +39,6 @@ export interface Config {
   };
   schemaRegistry: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
-  worker: { maxBatchEvents: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -74,7 +72,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       username: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
     },
-    worker: { maxBatchEvents: e.WORKER_MAX_BATCH_EVENTS },
     logLevel: e.LOG_LEVEL,
   };
 }
