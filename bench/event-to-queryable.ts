@@ -16,6 +16,7 @@ import { startServices } from '../testing/services.js';
 import { freePort, spawnStreamtrack } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { testKafka } from '../testing/kafka.js';
+import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
 import { formatRow } from './stats.js';
 
@@ -42,12 +43,16 @@ async function main() {
   try {
     await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: 'API ready' });
     // Warm-up: schema lookup, producer connection, consumer-group assignment.
-    const warm = (await (await fetch(`${base}/track`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'warmup', action: 'warmup' }),
-    })).json()) as { event_id: string };
+    const [warmId] = await acceptedIds(
+      await fetch(`${base}/track`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: 'warmup', action: 'warmup' }),
+      }),
+    );
     await waitFor(async () => {
       const body = (await (await fetch(`${base}/activities?limit=1`)).json()) as { events: Array<{ event_id: string }> };
-      return body.events.some((e) => e.event_id === warm.event_id) ? true : undefined;
+      return body.events.some((e) => e.event_id === warmId) ? true : undefined;
     }, { timeoutMs: 60_000, what: 'warm-up event stored' });
 
     const postedAt = new Map<string, number>();
@@ -103,9 +108,9 @@ async function main() {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ user_id: userId, action: 'bench', properties: { i } }),
         }).then(async (response) => {
-          const { event_id } = (await response.json()) as { event_id: string };
+          const [eventId] = await acceptedIds(response);
           ackMs.push(performance.now() - started);
-          postedAt.set(event_id, started);
+          postedAt.set(eventId!, started);
         }),
       );
     }

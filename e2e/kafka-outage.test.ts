@@ -10,6 +10,7 @@ import { inProcessApi } from '../testing/api-under-test.js';
 import { readRecords, recordCount, testKafka } from '../testing/kafka.js';
 import { privateBroker, type PrivateBroker } from '../testing/private-broker.js';
 import { isolatedConfig } from '../testing/test-config.js';
+import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
 
 const javaAvailable = (() => {
@@ -62,7 +63,7 @@ describe.runIf(javaAvailable)('Kafka outage', () => {
       },
       { timeoutMs: 60_000, intervalMs: 500, what: 'POST /track accepted again' },
     );
-    const { event_id } = (await after.json()) as { event_id: string };
+    const [event_id] = await acceptedIds(after);
 
     // Every accepted event is on Kafka (a refused one may be too: the client retries with its event_id).
     const kafka = testKafka(broker.brokers);

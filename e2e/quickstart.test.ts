@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
+import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
 
 interface Activities {
@@ -63,7 +64,7 @@ describe('quick start', () => {
     for (const payload of payloads) {
       const response = await track(payload);
       expect(response.status).toBe(202);
-      accepted.push(((await response.json()) as { event_id: string }).event_id);
+      accepted.push(...(await acceptedIds(response)));
     }
 
     const listed = await waitFor(
@@ -90,11 +91,29 @@ describe('quick start', () => {
     });
   });
 
+  it('stores a resent event_id once, however the resend arrives', async () => {
+    const event = { event_id: '6f1c2a9e-4b7d-4c1e-9a3b-2d5e8f0a1b2c', user_id: 'resender', action: 'checkout' };
+    const sentinel = { user_id: 'resender', action: 'after_resends' }; // same user: same partition, later offset
+    expect((await track([event, event])).status).toBe(202); // twice in one batch
+    expect((await track(event)).status).toBe(202); // in a later request
+    expect((await track({ batch: [event] })).status).toBe(202); // a retried batch
+    const [sentinelId] = await acceptedIds(await track(sentinel));
+
+    const { events } = await waitFor(
+      async () => {
+        const page = await activities();
+        return page.events.some((e) => e.event_id === sentinelId) ? page : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the sentinel after the resends' },
+    );
+    expect(events.filter((e) => e.event_id === event.event_id)).toHaveLength(1);
+  });
+
   it('refuses a bad limit with the parameter and what is allowed', async () => {
     const response = await fetch(`${base}/activities?limit=0`);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({
-      error: { code: 'invalid_parameter', details: [{ field: 'limit', reason: 'got "0"' }] },
+      error: { code: 'invalid_parameter', details: [{ field: 'limit', problem: 'got "0"' }] },
     });
   });
 });

@@ -8,7 +8,7 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from './config.js';
 import { ensureTopic } from './kafka/client.js';
 import { deadLetterTopic } from './kafka/dead-letters.js';
-import { createRegistry, registerEventSchemas, valueSubject } from './serde/event-serde.js';
+import { createRegistry, registerEventSchemas, valueSubject } from './serde/event-schemas.js';
 import { migrate } from './storage/migrations.js';
 
 export type BootstrapStep = 'migrations' | 'topics' | 'schemas';

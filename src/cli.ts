@@ -8,7 +8,7 @@ import { loadConfig } from './config.js';
 import { createKafka } from './kafka/client.js';
 import { startApi } from './api/server.js';
 import { createLogger, type Logger } from './logger.js';
-import { createRegistry, registerEventSchemas, valueSubject } from './serde/event-serde.js';
+import { createRegistry, registerEventSchemas, valueSubject } from './serde/event-schemas.js';
 import { migrate } from './storage/migrations.js';
 import { startWorker } from './worker/worker.js';
 

@@ -13,14 +13,19 @@ const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter
 const EnvSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(8080),
-  API_MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  API_MAX_BODY_BYTES: positiveInt.default(512_000),
+  API_MAX_EVENT_BYTES: positiveInt.default(32_768),
+  API_MAX_BATCH_EVENTS: positiveInt.default(10_000),
+  API_MAX_FUTURE_MS: positiveInt.default(3_600_000),
   API_PUBLISH_TIMEOUT_MS: positiveInt.default(3_000),
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
   KAFKA_BROKERS: csv.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('streamtrack'),
   KAFKA_EVENTS_TOPIC: z.string().default('streamtrack.events'),
   KAFKA_EVENTS_PARTITIONS: positiveInt.default(12),
   KAFKA_CONSUMER_GROUP: z.string().default('streamtrack-topology'),
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
+  SCHEMA_REFRESH_MS: positiveInt.default(30_000),
   CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -29,15 +34,24 @@ const EnvSchema = z.object({
 });
 
 export interface Config {
-  api: { host: string; port: number; maxBodyBytes: number; publishTimeoutMs: number };
+  api: {
+    host: string;
+    port: number;
+    maxBodyBytes: number;
+    maxEventBytes: number;
+    maxBatchEvents: number;
+    maxFutureMs: number;
+    publishTimeoutMs: number;
+  };
   kafka: {
     brokers: string[];
     clientId: string;
     eventsTopic: string;
     eventsPartitions: number;
     consumerGroup: string;
+    lingerMs: number;
   };
-  schemaRegistry: { url: string };
+  schemaRegistry: { url: string; refreshMs: number };
   clickhouse: { url: string; database: string; username: string; password: string };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
@@ -56,6 +70,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.API_HOST,
       port: e.API_PORT,
       maxBodyBytes: e.API_MAX_BODY_BYTES,
+      maxEventBytes: e.API_MAX_EVENT_BYTES,
+      maxBatchEvents: e.API_MAX_BATCH_EVENTS,
+      maxFutureMs: e.API_MAX_FUTURE_MS,
       publishTimeoutMs: e.API_PUBLISH_TIMEOUT_MS,
     },
     kafka: {
@@ -64,8 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventsTopic: e.KAFKA_EVENTS_TOPIC,
       eventsPartitions: e.KAFKA_EVENTS_PARTITIONS,
       consumerGroup: e.KAFKA_CONSUMER_GROUP,
+      lingerMs: e.KAFKA_LINGER_MS,
     },
-    schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
+    schemaRegistry: { url: e.SCHEMA_REGISTRY_URL, refreshMs: e.SCHEMA_REFRESH_MS },
     clickhouse: {
       url: e.CLICKHOUSE_URL,
       database: e.CLICKHOUSE_DATABASE,

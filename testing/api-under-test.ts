@@ -3,29 +3,30 @@ import type { Config } from '../src/config.js';
 import { createApp } from '../src/api/app.js';
 import { bootstrap } from '../src/bootstrap.js';
 import { createKafka } from '../src/kafka/client.js';
-import { createPublisher, type Publisher } from '../src/kafka/publisher.js';
+import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../src/kafka/publisher.js';
 import { createLogger } from '../src/logger.js';
-import { createEventSerde, createRegistry, valueSubject } from '../src/serde/event-serde.js';
+import { createRegistry, createSchemaCatalog, valueSubject } from '../src/serde/event-schemas.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
 
-export async function inProcessApi(config: Config) {
+export type InProcessApi = Awaited<ReturnType<typeof inProcessApi>>;
+
+/** `prepare: false` skips the bootstrap (migrations, topics, schemas) for a test that did its own. */
+export async function inProcessApi(config: Config, { prepare = true } = {}) {
   const logger = createLogger('silent', 'test-api');
   const kafka = createKafka(config.kafka, logger);
   const registry = createRegistry(config.schemaRegistry.url);
   const subject = valueSubject(config.kafka.eventsTopic);
-  await bootstrap(config, kafka);
-  const schemaId = await registry.getLatestSchemaId(subject);
-  const publisher: Publisher = createPublisher(kafka, config.api.publishTimeoutMs);
+  if (prepare) await bootstrap(config, kafka);
+  const publisher = createPublisher(kafka, { ...DEFAULT_PUBLISHER_SETTINGS, timeoutMs: config.api.publishTimeoutMs });
   const clickhouse = createClickHouse(config.clickhouse);
-  const app = createApp(
-    { topic: config.kafka.eventsTopic, maxBodyBytes: config.api.maxBodyBytes },
-    { serde: createEventSerde(registry, subject), publisher, clickhouse, logger, readinessChecks: {} },
-  );
+  const catalog = createSchemaCatalog(registry, subject, config.schemaRegistry.refreshMs);
+  const app = createApp(config, { catalog, publisher, clickhouse, logger, readinessChecks: {} });
   return {
     app,
     topic: config.kafka.eventsTopic,
+    subject,
     registry,
-    schemaId,
+    catalog,
     async close() {
       await publisher.close();
       await clickhouse.close();

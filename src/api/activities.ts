@@ -16,7 +16,7 @@ function parseLimit(raw: string | undefined): number {
   const limit = Number(raw);
   if (!/^\d+$/.test(raw) || limit < 1 || limit > ACTIVITIES_LIMIT.max) {
     throw new ApiError(400, 'invalid_parameter', `limit must be an integer from 1 to ${ACTIVITIES_LIMIT.max}`, [
-      { field: 'limit', reason: `got "${raw}"` },
+      { field: 'limit', expected: `integer 1..${ACTIVITIES_LIMIT.max}`, problem: `got "${raw}"` },
     ]);
   }
   return limit;
@@ -30,7 +30,7 @@ export function createActivitiesRoutes(clickhouse: ClickHouseClient) {
         400,
         'unknown_parameter',
         `unknown query parameters; allowed: ${[...ALLOWED_PARAMS].join(', ')}`,
-        unknown.map((field) => ({ field, reason: 'is not a known parameter' })),
+        unknown.map((field) => ({ field, problem: 'is not a known parameter' })),
       );
     }
     const events = await latestEvents(clickhouse, parseLimit(c.req.query('limit')));

@@ -5,21 +5,18 @@
  */
 import { Hono } from 'hono';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../config.js';
+import { DEFAULT_EVENT_LIMITS } from '../ingestion/validate-event.js';
 import type { Logger } from '../logger.js';
 import type { Publisher } from '../kafka/publisher.js';
-import type { EventSerde } from '../serde/event-serde.js';
+import type { SchemaCatalog } from '../serde/event-schemas.js';
 import { createActivitiesRoutes } from './activities.js';
 import { ApiError, createErrorHandler } from './errors.js';
 import { createHealthRoutes, type DependencyCheck } from './health.js';
-import { createTrackRoutes } from './track.js';
-
-export interface ApiSettings {
-  topic: string;
-  maxBodyBytes: number;
-}
+import { createTrackRoutes, type TrackLimits } from './track.js';
 
 export interface ApiDeps {
-  serde: EventSerde;
+  catalog: SchemaCatalog;
   publisher: Publisher;
   clickhouse: ClickHouseClient;
   readinessChecks: Record<string, DependencyCheck>;
@@ -27,9 +24,17 @@ export interface ApiDeps {
   now?: () => number;
 }
 
-export function createApp(settings: ApiSettings, deps: ApiDeps) {
+export function trackLimits(api: Config['api']): TrackLimits {
+  return {
+    maxBodyBytes: api.maxBodyBytes,
+    body: { maxEventBytes: api.maxEventBytes, maxBatchEvents: api.maxBatchEvents },
+    event: { ...DEFAULT_EVENT_LIMITS, maxFutureMs: api.maxFutureMs },
+  };
+}
+
+export function createApp(config: Pick<Config, 'api' | 'kafka'>, deps: ApiDeps) {
   const app = new Hono()
-    .route('/track', createTrackRoutes({ ...settings, ...deps }))
+    .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route('/activities', createActivitiesRoutes(deps.clickhouse))
     .route('/', createHealthRoutes(deps.readinessChecks));
   app.notFound(() => {

@@ -8,9 +8,9 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from '../config.js';
 import { bootstrapSteps } from '../bootstrap.js';
 import { createKafka, describeCluster } from '../kafka/client.js';
-import { createPublisher } from '../kafka/publisher.js';
+import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../kafka/publisher.js';
 import type { Logger } from '../logger.js';
-import { createEventSerde, createRegistry, valueSubject } from '../serde/event-serde.js';
+import { createRegistry, createSchemaCatalog, valueSubject } from '../serde/event-schemas.js';
 import { createClickHouse } from '../storage/clickhouse.js';
 import { createApp } from './app.js';
 
@@ -24,7 +24,11 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const registry = createRegistry(config.schemaRegistry.url);
   const subject = valueSubject(config.kafka.eventsTopic);
   const clickhouse = createClickHouse(config.clickhouse);
-  const publisher = createPublisher(kafka, config.api.publishTimeoutMs);
+  const publisher = createPublisher(kafka, {
+    ...DEFAULT_PUBLISHER_SETTINGS,
+    timeoutMs: config.api.publishTimeoutMs,
+    lingerMs: config.kafka.lingerMs,
+  });
 
   for (const [step, run] of Object.entries(bootstrapSteps(config, kafka))) {
     try {
@@ -34,10 +38,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     }
   }
 
-  const app = createApp(
-    { topic: config.kafka.eventsTopic, maxBodyBytes: config.api.maxBodyBytes },
-    {
-      serde: createEventSerde(registry, subject),
+  const app = createApp(config, {
+      catalog: createSchemaCatalog(registry, subject, config.schemaRegistry.refreshMs),
       publisher,
       clickhouse,
       logger,
@@ -52,8 +54,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
           if (!ping.success) throw ping.error;
         },
       },
-    },
-  );
+  });
 
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));

@@ -1,75 +1,201 @@
 /**
- * POST /track: validate an event, encode it with its registered Avro schema
- * and publish it to Kafka keyed by user_id. Answers 202 only once Kafka has
- * acknowledged the write; never touches the database.
+ * POST /track: check each event against its registered Avro schema, encode
+ * it in the Confluent wire format and publish it to Kafka keyed by user_id.
+ * Answers once Kafka acknowledged, with each event's result in order; never
+ * touches the database.
+ *
+ * Status: 202 every event accepted; 207 some accepted, some refused; 400 none
+ * accepted. The body is always `{accepted, refused, results}`.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { validateEvent } from '../ingestion/validate-event.js';
+import { BodyError, parseJsonBody, parseNdjsonBody, type BodyItem, type BodyLimits } from '../ingestion/parse-body.js';
+import { validateEvent, type EventLimits, type EventRecord, type FieldError } from '../ingestion/validate-event.js';
 import { PublishUnavailableError, type Publisher } from '../kafka/publisher.js';
-import type { EventSerde } from '../serde/event-serde.js';
+import {
+  SchemaUnavailableError,
+  UnknownSchemaError,
+  type EventSchema,
+  type SchemaCatalog,
+} from '../serde/event-schemas.js';
+import { WireFormatError, decodeFrame, encodeFrame } from '../serde/wire-format.js';
 import { ApiError } from './errors.js';
 
+export const CONTENT_TYPES = {
+  json: 'application/json',
+  ndjson: 'application/x-ndjson',
+  /** One event already encoded by the client: magic byte 0, schema id, Avro body. */
+  wire: 'application/vnd.streamtrack.avro',
+} as const;
+export const SCHEMA_VERSION_HEADER = 'x-schema-version';
+
+export interface TrackLimits {
+  maxBodyBytes: number;
+  body: BodyLimits;
+  event: EventLimits;
+}
+
 export interface TrackDeps {
-  serde: EventSerde;
+  catalog: SchemaCatalog;
   publisher: Publisher;
   topic: string;
-  maxBodyBytes: number;
+  limits: TrackLimits;
   now?: () => number;
 }
 
-export interface TrackAccepted {
-  status: 'accepted';
-  event_id: string;
-  partition: number;
-  offset: string;
+export type EventResult =
+  | { index: number; status: 'accepted'; event_id: string; partition: number; offset: string; schema_id: number; warnings?: string[] }
+  | { index: number; status: 'refused'; errors: FieldError[] };
+
+export interface TrackResponse {
+  accepted: number;
+  refused: number;
+  results: EventResult[];
+  /** Present when no event was accepted (status 400). */
+  error?: { code: string; message: string };
 }
 
 const RETRY_AFTER_SECONDS = 5;
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ApiError(400, 'invalid_json', `body is not valid JSON: ${(error as Error).message}`);
+type Prepared = { ok: true; record: EventRecord; schema: EventSchema } | { ok: false; errors: FieldError[] };
+
+function unavailable(error: SchemaUnavailableError | PublishUnavailableError): ApiError {
+  const code = error instanceof SchemaUnavailableError ? 'schema_registry_unavailable' : 'kafka_unavailable';
+  return new ApiError(503, code, error.message, undefined, RETRY_AFTER_SECONDS);
+}
+
+async function resolveSchema(catalog: SchemaCatalog, pinned: string | undefined): Promise<EventSchema> {
+  if (pinned !== undefined && !/^[1-9]\d{0,8}$/.test(pinned)) {
+    throw new ApiError(400, 'invalid_schema_version', `${SCHEMA_VERSION_HEADER} must be a positive integer, got "${pinned}"`);
   }
+  try {
+    return pinned === undefined ? await catalog.latest() : await catalog.version(Number(pinned));
+  } catch (error) {
+    if (error instanceof SchemaUnavailableError) throw unavailable(error);
+    if (error instanceof UnknownSchemaError) {
+      throw new ApiError(400, 'unknown_schema_version', `schema version ${pinned} is not registered: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** A client-encoded event: framed, of a registered event schema, decodable with it. */
+async function prepareWire(
+  bytes: Uint8Array,
+  catalog: SchemaCatalog,
+  prepare: (value: unknown, schema: EventSchema) => Prepared,
+): Promise<Prepared> {
+  let frame;
+  try {
+    frame = decodeFrame(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  } catch (error) {
+    if (error instanceof WireFormatError) throw new ApiError(400, 'invalid_wire_format', error.message);
+    throw error;
+  }
+  let schema: EventSchema;
+  try {
+    schema = await catalog.byId(frame.schemaId);
+  } catch (error) {
+    if (error instanceof SchemaUnavailableError) throw unavailable(error);
+    if (error instanceof UnknownSchemaError) throw new ApiError(400, 'unknown_schema', error.message);
+    throw error;
+  }
+  let decoded: Record<string, unknown>;
+  try {
+    decoded = schema.type.fromBuffer(frame.payload) as Record<string, unknown>;
+  } catch (error) {
+    throw new ApiError(400, 'invalid_avro', `body does not decode with schema id ${frame.schemaId}: ${(error as Error).message}`);
+  }
+  // The server's fields are the server's to set, whatever the client encoded.
+  const { received_at: _received, warnings: _warnings, ...event } = decoded;
+  return prepare(event, schema);
+}
+
+function respond(c: Context, results: EventResult[], single: boolean) {
+  const accepted = results.filter((r) => r.status === 'accepted').length;
+  const body: TrackResponse = { accepted, refused: results.length - accepted, results };
+  if (accepted === results.length) return c.json(body, 202);
+  if (accepted > 0) return c.json(body, 207);
+  body.error = single
+    ? { code: 'invalid_event', message: 'the event was refused; see results[0].errors' }
+    : { code: 'invalid_events', message: 'every event was refused; see results[].errors' };
+  return c.json(body, 400);
 }
 
 export function createTrackRoutes(deps: TrackDeps) {
   const now = deps.now ?? Date.now;
+  const { limits } = deps;
   return new Hono().post(
     '/',
     bodyLimit({
-      maxSize: deps.maxBodyBytes,
+      maxSize: limits.maxBodyBytes,
       onError: () => {
-        throw new ApiError(413, 'payload_too_large', `body exceeds ${deps.maxBodyBytes} bytes`);
+        throw new ApiError(413, 'payload_too_large', `body exceeds ${limits.maxBodyBytes} bytes`);
       },
     }),
     async (c) => {
-      const contentType = c.req.header('content-type') ?? '';
-      if (!/^application\/json\b/i.test(contentType)) {
-        throw new ApiError(415, 'unsupported_media_type', `content type must be application/json, got "${contentType}"`);
+      const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      const format = (Object.keys(CONTENT_TYPES) as Array<keyof typeof CONTENT_TYPES>).find((f) => CONTENT_TYPES[f] === contentType);
+      if (!format) {
+        throw new ApiError(415, 'unsupported_media_type', `content type must be one of ${Object.values(CONTENT_TYPES).join(', ')}, got "${contentType}"`);
       }
-      const validation = validateEvent(parseJson(await c.req.text()), now());
-      if (!validation.ok) {
-        throw new ApiError(400, 'invalid_event', 'the event was refused', validation.errors);
-      }
-      const event = validation.value;
-      let value: Buffer;
-      try {
-        value = await deps.serde.encode(event);
-      } catch (error) {
-        throw new ApiError(503, 'schema_registry_unavailable', `cannot resolve the event schema: ${(error as Error).message}`, undefined, RETRY_AFTER_SECONDS);
-      }
-      try {
-        const { partition, offset } = await deps.publisher.publish(deps.topic, { key: event.user_id, value });
-        return c.json<TrackAccepted>({ status: 'accepted', event_id: event.event_id, partition, offset }, 202);
-      } catch (error) {
-        if (error instanceof PublishUnavailableError) {
-          throw new ApiError(503, 'kafka_unavailable', error.message, undefined, RETRY_AFTER_SECONDS);
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      const receivedAt = now();
+      const prepare = (value: unknown, schema: EventSchema): Prepared => {
+        const validation = validateEvent(value, schema.type, receivedAt, limits.event);
+        return validation.ok ? { ok: true, record: validation.value, schema } : validation;
+      };
+
+      let single: boolean;
+      let prepared: Prepared[];
+      if (format === 'wire') {
+        if (bytes.length > limits.body.maxEventBytes) {
+          throw new ApiError(413, 'event_too_large', `event is ${bytes.length} bytes, at most ${limits.body.maxEventBytes} allowed`);
         }
+        single = true;
+        prepared = [await prepareWire(bytes, deps.catalog, prepare)];
+      } else {
+        let items: BodyItem[];
+        try {
+          ({ single, items } = format === 'json' ? parseJsonBody(bytes, limits.body) : parseNdjsonBody(bytes, limits.body));
+        } catch (error) {
+          if (error instanceof BodyError) throw new ApiError(error.status, error.code, error.message);
+          throw error;
+        }
+        const schema = await resolveSchema(deps.catalog, c.req.header(SCHEMA_VERSION_HEADER));
+        prepared = items.map((item) => ('errors' in item ? { ok: false, errors: item.errors } : prepare(item.value, schema)));
+      }
+
+      const toPublish = prepared.flatMap((p) => (p.ok ? [p] : []));
+      let published;
+      try {
+        published = await deps.publisher.publish(
+          deps.topic,
+          toPublish.map(({ record, schema }) => ({
+            key: record.user_id,
+            value: encodeFrame(schema.id, schema.type.toBuffer(record)),
+          })),
+        );
+      } catch (error) {
+        if (error instanceof PublishUnavailableError) throw unavailable(error);
         throw error;
       }
+
+      let next = 0;
+      const results = prepared.map((p, index): EventResult => {
+        if (!p.ok) return { index, status: 'refused', errors: p.errors };
+        const { partition, offset } = published[next++]!;
+        return {
+          index,
+          status: 'accepted',
+          event_id: p.record.event_id,
+          partition,
+          offset,
+          schema_id: p.schema.id,
+          ...(p.record.warnings.length > 0 ? { warnings: p.record.warnings } : {}),
+        };
+      });
+      return respond(c, results, single);
     },
   );
 }

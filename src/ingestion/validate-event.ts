@@ -1,121 +1,203 @@
 /**
- * Validation of a `POST /track` payload into an event ready to publish.
- * Pure: no I/O, no clock (the receive time is an argument), so every rule is
- * unit-tested. Every problem is reported, each naming its field and why.
+ * One incoming event checked against its Avro schema version and turned into
+ * the record to publish. Pure: no I/O, and the receive time is an argument.
+ *
+ * What the API owns is stamped here: `event_id` (kept if the client sent one,
+ * so a resend keeps its identity), `received_at`, and event time corrected
+ * for the client's clock skew: timestamp + (received_at - sent_at), as
+ * Segment and PostHog do. Every problem is reported with the field's path,
+ * the type the schema expects, and what is wrong with the value.
  */
 import { randomUUID } from 'node:crypto';
-import type { PropertyValue, TrackedEvent } from '../model/event.js';
-
-export const LIMITS = {
-  idLength: 256,
-  propertyCount: 256,
-  propertyKeyLength: 128,
-  propertyStringLength: 8_192,
-} as const;
+import type { Type } from 'avsc';
 
 export interface FieldError {
-  /** Path of the offending field, e.g. `user_id` or `properties.plan`. */
+  /** Path of the offending field, e.g. `user_id`, `properties.plan`, `$` for the event itself. */
   field: string;
-  reason: string;
+  /** The type the schema expects there, when a type is at fault. */
+  expected?: string;
+  problem: string;
 }
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-const KNOWN_FIELDS = new Set(['event_id', 'user_id', 'action', 'timestamp', 'properties']);
+export interface EventLimits {
+  idLength: number;
+  propertyCount: number;
+  propertyKeyLength: number;
+  stringLength: number;
+  /** Corrected event times later than this past the receive time are clamped to it. */
+  maxFutureMs: number;
+}
+
+export const DEFAULT_EVENT_LIMITS: EventLimits = {
+  idLength: 256,
+  propertyCount: 256,
+  propertyKeyLength: 128,
+  stringLength: 8_192,
+  maxFutureMs: 60 * 60 * 1000,
+};
+
+/** An Avro record of some version of the tracked-event schema. */
+export type EventRecord = Record<string, unknown> & {
+  event_id: string;
+  user_id: string;
+  action: string;
+  timestamp: number;
+  received_at: number;
+  warnings: string[];
+};
+
+export const WARNING_FUTURE_CLAMPED = 'timestamp_in_future_clamped';
+
+const SERVER_FIELDS = new Set(['received_at', 'warnings']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // ISO-8601 date-time with an explicit zone: a bare local time is ambiguous.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-function typeOf(value: unknown): string {
+export function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
 }
 
-function requiredId(body: Record<string, unknown>, field: string, errors: FieldError[]): string {
-  const value = body[field];
-  if (value === undefined) errors.push({ field, reason: 'is required' });
-  else if (typeof value !== 'string') errors.push({ field, reason: `must be a string, got ${typeOf(value)}` });
-  else if (value.trim() === '') errors.push({ field, reason: 'must not be empty' });
-  else if (value.length > LIMITS.idLength) {
-    errors.push({ field, reason: `must be at most ${LIMITS.idLength} characters, got ${value.length}` });
-  } else return value;
-  return '';
+interface AvscType {
+  typeName: string;
+  name?: string;
+  types?: AvscType[];
+  itemsType?: AvscType;
+  valuesType?: AvscType;
+  getFields?(): Array<{ name: string }>;
 }
 
-function eventTime(value: unknown, errors: FieldError[]): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'number') {
-    if (Number.isSafeInteger(value) && value >= 0) return value;
-    errors.push({ field: 'timestamp', reason: 'must be epoch milliseconds (a non-negative integer)' });
-    return undefined;
-  }
+/** The schema's type at a field, in Avro's words: `string`, `null | string`, `map<…>`. */
+export function describeType(type: AvscType): string {
+  if (type.types) return type.types.map(describeType).join(' | ');
+  if (type.typeName === 'record') return `record ${type.name?.split('.').pop() ?? ''}`.trim();
+  if (type.itemsType) return `array<${describeType(type.itemsType)}>`;
+  if (type.valuesType) return `map<${describeType(type.valuesType)}>`;
+  return type.typeName;
+}
+
+function fieldNames(type: Type): Set<string> {
+  return new Set((type as unknown as AvscType).getFields!().map((f) => f.name));
+}
+
+/** Epoch milliseconds from an ISO-8601 date-time with a zone or from epoch milliseconds. */
+function parseTime(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value === 'string' && ISO_DATE_TIME.test(value)) {
     const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return ms;
+    return Number.isNaN(ms) ? undefined : ms;
   }
-  errors.push({
-    field: 'timestamp',
-    reason: 'must be an ISO-8601 date-time with a time zone or epoch milliseconds',
-  });
   return undefined;
 }
 
-function properties(value: unknown, errors: FieldError[]): Record<string, PropertyValue> {
-  if (value === undefined) return {};
-  if (typeOf(value) !== 'object') {
-    errors.push({ field: 'properties', reason: `must be an object, got ${typeOf(value)}` });
-    return {};
+function timeField(body: Record<string, unknown>, field: string, errors: FieldError[]): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  const ms = parseTime(value);
+  if (ms === undefined) {
+    errors.push({
+      field,
+      expected: 'ISO-8601 date-time with a time zone, or epoch milliseconds',
+      problem: `cannot be read as a time: ${JSON.stringify(value)}`,
+    });
   }
-  const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > LIMITS.propertyCount) {
-    errors.push({ field: 'properties', reason: `must have at most ${LIMITS.propertyCount} keys` });
-    return {};
+  return ms;
+}
+
+function checkText(value: unknown, field: string, max: number, errors: FieldError[]) {
+  if (typeof value !== 'string') return; // the schema check reports the type
+  if (value.trim() === '') errors.push({ field, expected: 'string', problem: 'must not be empty' });
+  else if (value.length > max) errors.push({ field, expected: 'string', problem: `is ${value.length} characters, at most ${max} allowed` });
+}
+
+/** Rules the Avro schema cannot express: non-empty identifiers, lengths, counts. */
+function checkLimits(record: Record<string, unknown>, limits: EventLimits, errors: FieldError[]) {
+  for (const field of ['user_id', 'action', 'project_id', 'session_id']) {
+    if (record[field] !== undefined && record[field] !== null) checkText(record[field], field, limits.idLength, errors);
   }
-  const result: Record<string, PropertyValue> = {};
-  for (const [key, v] of entries) {
-    const field = `properties.${key}`;
-    if (key === '' || key.length > LIMITS.propertyKeyLength) {
-      errors.push({ field, reason: `key must be 1 to ${LIMITS.propertyKeyLength} characters` });
-    } else if (typeof v === 'string' && v.length > LIMITS.propertyStringLength) {
-      errors.push({ field, reason: `must be at most ${LIMITS.propertyStringLength} characters` });
-    } else if (typeof v === 'number' && !Number.isFinite(v)) {
-      errors.push({ field, reason: 'must be a finite number' });
-    } else if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) {
-      result[key] = v as PropertyValue;
-    } else {
-      errors.push({ field, reason: `must be a string, number, boolean or null, got ${typeOf(v)}` });
+  const properties = record.properties;
+  if (jsonType(properties) !== 'object') return;
+  const entries = Object.entries(properties as Record<string, unknown>);
+  if (entries.length > limits.propertyCount) {
+    errors.push({ field: 'properties', problem: `has ${entries.length} keys, at most ${limits.propertyCount} allowed` });
+  }
+  for (const [key, value] of entries) {
+    if (key === '' || key.length > limits.propertyKeyLength) {
+      errors.push({ field: `properties.${key}`, problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
+    } else if (typeof value === 'string' && value.length > limits.stringLength) {
+      errors.push({ field: `properties.${key}`, problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
+    } else if (typeof value === 'number' && !Number.isFinite(value)) {
+      errors.push({ field: `properties.${key}`, expected: 'double', problem: 'must be a finite number' });
     }
   }
-  return result;
+}
+
+function schemaErrors(type: Type, candidate: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  type.isValid(candidate, {
+    errorHook: (path: string[], value: unknown, at: Type) => {
+      errors.push({
+        field: path.join('.') || '$',
+        expected: describeType(at as unknown as AvscType),
+        problem: value === undefined ? 'is required' : `got ${jsonType(value)} ${JSON.stringify(value)?.slice(0, 64)}`,
+      });
+    },
+  });
+  return errors;
 }
 
 /**
- * Checks one event payload and stamps it: `event_id` (kept if the client sent
- * one, so a resend keeps its identity), `received_at`, and event time
- * (defaults to the receive time).
+ * Checks one event (a parsed JSON value, or a record decoded from a client's
+ * Avro) against `type`, a version of the tracked-event schema.
  */
-export function validateEvent(body: unknown, receivedAt: number): Validation<TrackedEvent> {
-  if (typeOf(body) !== 'object') {
-    return { ok: false, errors: [{ field: '$', reason: `event must be a JSON object, got ${typeOf(body)}` }] };
+export function validateEvent(
+  body: unknown,
+  type: Type,
+  receivedAt: number,
+  limits: EventLimits = DEFAULT_EVENT_LIMITS,
+): Validation<EventRecord> {
+  if (jsonType(body) !== 'object') {
+    return { ok: false, errors: [{ field: '$', expected: 'object', problem: `event must be a JSON object, got ${jsonType(body)}` }] };
   }
-  const record = body as Record<string, unknown>;
+  const input = body as Record<string, unknown>;
   const errors: FieldError[] = [];
-  for (const key of Object.keys(record)) {
-    if (!KNOWN_FIELDS.has(key)) errors.push({ field: key, reason: 'is not a known field (use properties)' });
+  const known = fieldNames(type);
+  for (const key of Object.keys(input)) {
+    if (SERVER_FIELDS.has(key)) errors.push({ field: key, problem: 'is set by the server' });
+    else if (!known.has(key)) errors.push({ field: key, problem: 'is not a field of this schema version (put custom data in properties)' });
   }
-  const user_id = requiredId(record, 'user_id', errors);
-  const action = requiredId(record, 'action', errors);
-  let event_id: string = randomUUID();
-  if (record.event_id !== undefined) {
-    if (typeof record.event_id === 'string' && UUID.test(record.event_id)) event_id = record.event_id.toLowerCase();
-    else errors.push({ field: 'event_id', reason: 'must be a UUID string' });
+
+  let eventId: string = randomUUID();
+  if (typeof input.event_id === 'string' && UUID.test(input.event_id)) eventId = input.event_id.toLowerCase();
+  else if (input.event_id !== undefined && input.event_id !== null) {
+    errors.push({ field: 'event_id', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
   }
-  const timestamp = eventTime(record.timestamp, errors) ?? receivedAt;
-  const props = properties(record.properties, errors);
-  if (errors.length > 0) return { ok: false, errors };
-  return {
-    ok: true,
-    value: { event_id, user_id, action, timestamp, received_at: receivedAt, properties: props },
+
+  const timestamp = timeField(input, 'timestamp', errors);
+  const sentAt = timeField(input, 'sent_at', errors);
+  const warnings: string[] = [];
+  let eventTime = timestamp ?? receivedAt;
+  if (timestamp !== undefined && sentAt !== undefined) eventTime = timestamp + (receivedAt - sentAt);
+  if (eventTime > receivedAt + limits.maxFutureMs) {
+    eventTime = receivedAt;
+    warnings.push(WARNING_FUTURE_CLAMPED);
+  }
+
+  const candidate: Record<string, unknown> = {
+    ...input,
+    event_id: eventId,
+    timestamp: eventTime,
+    sent_at: sentAt ?? null,
+    received_at: receivedAt,
+    warnings,
   };
+  if (!known.has('sent_at')) delete candidate.sent_at;
+  errors.push(...schemaErrors(type, candidate));
+  checkLimits(candidate, limits, errors);
+  if (errors.length > 0) return { ok: false, errors };
+  // clone fills the schema's defaults for the optional fields left out.
+  return { ok: true, value: type.clone(candidate) as EventRecord };
 }

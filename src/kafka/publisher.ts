@@ -3,6 +3,12 @@
  * producer (no duplicates from its own retries), acks from all in-sync
  * replicas, and a deadline so a caller learns within seconds that Kafka is
  * unavailable instead of hanging.
+ *
+ * Records are batched like the Java producer's linger: they wait up to
+ * `lingerMs` for company, and while one produce request is in flight the next
+ * batch accumulates, so a request carries more records as load grows. The
+ * queue is bounded: past `maxQueuedRecords` a publish fails at once (503)
+ * rather than letting memory grow while Kafka is away.
  */
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 
@@ -17,54 +23,158 @@ export interface PublishedRecord {
 }
 
 export interface Publisher {
-  publish(topic: string, record: OutgoingRecord): Promise<PublishedRecord>;
+  /** Resolves once Kafka acknowledged every record, in the order given. */
+  publish(topic: string, records: OutgoingRecord[]): Promise<PublishedRecord[]>;
   close(): Promise<void>;
 }
+
+export interface PublisherSettings {
+  timeoutMs: number;
+  lingerMs: number;
+  maxBatchRecords: number;
+  maxQueuedRecords: number;
+}
+
+export const DEFAULT_PUBLISHER_SETTINGS: Omit<PublisherSettings, 'timeoutMs'> = {
+  lingerMs: 2,
+  maxBatchRecords: 5_000,
+  maxQueuedRecords: 100_000,
+};
 
 /** Kafka did not acknowledge in time or is unreachable: the caller may retry later. */
 export class PublishUnavailableError extends Error {
   readonly retriable = true;
 }
 
-export function createPublisher(kafka: Kafka, timeoutMs: number): Publisher {
-  // The default partitioner is murmur2 like the Java client's, so a user_id
-  // lands in the same partition whichever client produced it.
+interface Pending {
+  record: OutgoingRecord;
+  partition: number;
+  resolve(published: PublishedRecord): void;
+  reject(error: Error): void;
+}
+
+interface TopicQueue {
+  pending: Pending[];
+  timer: NodeJS.Timeout | undefined;
+  inFlight: boolean;
+  partitions: Promise<number> | undefined;
+}
+
+// murmur2 like the Java client's, so a user_id lands in the same partition
+// whichever client produced it; computed here so offsets map back to records.
+const partitioner = Partitioners.DefaultPartitioner();
+
+export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publisher {
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  const admin = kafka.admin();
   let connected: Promise<void> | undefined;
+  const queues = new Map<string, TopicQueue>();
+  let queued = 0;
 
-  async function withDeadline<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PublishUnavailableError(`Kafka did not acknowledge within ${timeoutMs} ms`)), timeoutMs);
-    });
+  function connect(): Promise<void> {
+    connected ??= Promise.all([producer.connect(), admin.connect()]).then(
+      () => undefined,
+      (error: unknown) => {
+        connected = undefined;
+        throw error;
+      },
+    );
+    return connected;
+  }
+
+  function partitionCount(topic: string, queue: TopicQueue): Promise<number> {
+    queue.partitions ??= connect()
+      .then(() => admin.fetchTopicMetadata({ topics: [topic] }))
+      .then(({ topics }) => topics[0]!.partitions.length)
+      .catch((error: unknown) => {
+        queue.partitions = undefined;
+        throw error;
+      });
+    return queue.partitions;
+  }
+
+  function queueFor(topic: string): TopicQueue {
+    let queue = queues.get(topic);
+    if (!queue) {
+      queue = { pending: [], timer: undefined, inFlight: false, partitions: undefined };
+      queues.set(topic, queue);
+    }
+    return queue;
+  }
+
+  function schedule(topic: string, queue: TopicQueue) {
+    if (queue.inFlight || queue.timer || queue.pending.length === 0) return;
+    const delay = queue.pending.length >= settings.maxBatchRecords ? 0 : settings.lingerMs;
+    queue.timer = setTimeout(() => void flush(topic, queue), delay);
+  }
+
+  async function flush(topic: string, queue: TopicQueue) {
+    queue.timer = undefined;
+    queue.inFlight = true;
+    const batch = queue.pending.splice(0, settings.maxBatchRecords);
+    queued -= batch.length;
     try {
-      return await Promise.race([work, deadline]);
+      await connect();
+      const metadata = await producer.send({
+        topic,
+        acks: -1,
+        messages: batch.map(({ record, partition }) => ({ key: record.key, value: record.value, partition })),
+      });
+      const nextOffset = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
+      for (const item of batch) {
+        const offset = nextOffset.get(item.partition) ?? -1n;
+        nextOffset.set(item.partition, offset + 1n);
+        item.resolve({ partition: item.partition, offset: offset.toString() });
+      }
     } catch (error) {
-      if (error instanceof PublishUnavailableError) throw error;
-      throw new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
+      const failure = new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
+      for (const item of batch) item.reject(failure);
     } finally {
-      clearTimeout(timer);
+      queue.inFlight = false;
+      schedule(topic, queue);
     }
   }
 
-  return {
-    async publish(topic, record) {
-      connected ??= producer.connect().catch((error: unknown) => {
-        connected = undefined;
-        throw error;
-      });
-      const [meta] = await withDeadline(
-        connected.then(() => producer.send({ topic, acks: -1, messages: [record] })),
+  function withDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PublishUnavailableError(`Kafka did not acknowledge within ${settings.timeoutMs} ms`)),
+        settings.timeoutMs,
       );
-      if (!meta || meta.baseOffset === undefined) throw new PublishUnavailableError('Kafka returned no offset');
-      return { partition: meta.partition, offset: meta.baseOffset };
+    });
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  return {
+    async publish(topic, records) {
+      if (records.length === 0) return [];
+      if (queued + records.length > settings.maxQueuedRecords) {
+        throw new PublishUnavailableError(`${queued} records already wait for Kafka; refusing more`);
+      }
+      const queue = queueFor(topic);
+      const partitions = await withDeadline(partitionCount(topic, queue)).catch((error: unknown) => {
+        if (error instanceof PublishUnavailableError) throw error;
+        throw new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
+      });
+      const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+      const published = records.map(
+        (record) =>
+          new Promise<PublishedRecord>((resolve, reject) => {
+            const partition = partitioner({ topic, partitionMetadata, message: { key: record.key, value: record.value } });
+            queue.pending.push({ record, partition, resolve, reject });
+          }),
+      );
+      queued += records.length;
+      schedule(topic, queue);
+      return withDeadline(Promise.all(published));
     },
     async close() {
-      await producer.disconnect();
+      await Promise.all([producer.disconnect(), admin.disconnect()]);
     },
   };
 }

@@ -1,24 +1,40 @@
 /** Reads and writes of the raw `events` table. All SQL is parameterised. */
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
+import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
 
+/** An event as the API returns it: every stored field, times in ISO-8601 UTC. */
 export interface StoredEvent {
   event_id: string;
+  project_id: string;
   user_id: string;
   action: string;
-  /** ISO-8601 UTC. */
   timestamp: string;
+  sent_at: string | null;
   received_at: string;
+  session_id: string | null;
   properties: Record<string, PropertyValue>;
+  context: EventContext | null;
+  warnings: string[];
 }
 
-interface EventRow {
+export interface EventRow {
   event_id: string;
+  project_id: string;
   user_id: string;
   action: string;
   timestamp: string;
+  sent_at: string | null;
   received_at: string;
+  session_id: string | null;
   properties: string;
+  context_ip: string | null;
+  context_user_agent: string | null;
+  context_locale: string | null;
+  context_library_name: string | null;
+  context_library_version: string | null;
+  context_page_url: string | null;
+  warnings: string[];
+  schema_id: number;
   kafka_partition: number;
   kafka_offset: string;
 }
@@ -28,14 +44,26 @@ export function toDateTime64(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
-export function toRow(event: TrackedEvent, position: KafkaPosition): EventRow {
+export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: number): EventRow {
+  const { context } = event;
   return {
     event_id: event.event_id,
+    project_id: event.project_id,
     user_id: event.user_id,
     action: event.action,
     timestamp: toDateTime64(event.timestamp),
+    sent_at: event.sent_at === null ? null : toDateTime64(event.sent_at),
     received_at: toDateTime64(event.received_at),
+    session_id: event.session_id,
     properties: JSON.stringify(event.properties),
+    context_ip: context?.ip ?? null,
+    context_user_agent: context?.user_agent ?? null,
+    context_locale: context?.locale ?? null,
+    context_library_name: context?.library?.name ?? null,
+    context_library_version: context?.library?.version ?? null,
+    context_page_url: context?.page_url ?? null,
+    warnings: event.warnings,
+    schema_id: schemaId,
     kafka_partition: position.partition,
     kafka_offset: position.offset,
   };
@@ -46,11 +74,7 @@ export function toRow(event: TrackedEvent, position: KafkaPosition): EventRow {
  * (the worker derives it from topic, partition and offset range): ClickHouse
  * then ignores a replay of the same batch.
  */
-export async function insertEvents(
-  client: ClickHouseClient,
-  rows: EventRow[],
-  deduplicationToken: string,
-): Promise<void> {
+export async function insertEvents(client: ClickHouseClient, rows: EventRow[], deduplicationToken: string): Promise<void> {
   await client.insert({
     table: 'events',
     values: rows,
@@ -59,15 +83,60 @@ export async function insertEvents(
   });
 }
 
+/** Which of these event ids are stored already (a primary-key lookup in `event_ids`). */
+export async function storedEventIds(client: ClickHouseClient, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const result = await client.query({
+    query: 'SELECT DISTINCT toString(event_id) AS id FROM event_ids WHERE event_id IN {ids:Array(UUID)}',
+    query_params: { ids },
+    format: 'JSONEachRow',
+  });
+  return new Set((await result.json<{ id: string }>()).map((row) => row.id));
+}
+
+const STORED_EVENT_COLUMNS = `
+  toString(event_id) AS event_id, project_id, user_id, action, timestamp, sent_at, received_at, session_id,
+  properties, context_ip, context_user_agent, context_locale, context_library_name, context_library_version,
+  context_page_url, warnings`;
+
+type StoredRow = Omit<EventRow, 'properties' | 'schema_id' | 'kafka_partition' | 'kafka_offset'> & { properties: string };
+
+function toStoredEvent(row: StoredRow): StoredEvent {
+  const hasContext = [row.context_ip, row.context_user_agent, row.context_locale, row.context_library_name, row.context_page_url].some(
+    (v) => v !== null,
+  );
+  return {
+    event_id: row.event_id,
+    project_id: row.project_id,
+    user_id: row.user_id,
+    action: row.action,
+    timestamp: row.timestamp,
+    sent_at: row.sent_at,
+    received_at: row.received_at,
+    session_id: row.session_id,
+    properties: JSON.parse(row.properties) as Record<string, PropertyValue>,
+    context: hasContext
+      ? {
+          ip: row.context_ip,
+          user_agent: row.context_user_agent,
+          locale: row.context_locale,
+          library:
+            row.context_library_name === null ? null : { name: row.context_library_name, version: row.context_library_version ?? '' },
+          page_url: row.context_page_url,
+        }
+      : null,
+    warnings: row.warnings,
+  };
+}
+
 export async function latestEvents(client: ClickHouseClient, limit: number): Promise<StoredEvent[]> {
   const result = await client.query({
-    query: `SELECT toString(event_id) AS event_id, user_id, action, timestamp, received_at, properties
+    query: `SELECT ${STORED_EVENT_COLUMNS}
             FROM events
             ORDER BY timestamp DESC, event_id DESC
             LIMIT {limit:UInt32}`,
     query_params: { limit },
     format: 'JSONEachRow',
   });
-  const rows = await result.json<Omit<StoredEvent, 'properties'> & { properties: string }>();
-  return rows.map((row) => ({ ...row, properties: JSON.parse(row.properties) as Record<string, PropertyValue> }));
+  return (await result.json<StoredRow>()).map(toStoredEvent);
 }

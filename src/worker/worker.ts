@@ -10,7 +10,8 @@ import { bootstrap } from '../bootstrap.js';
 import { createKafka } from '../kafka/client.js';
 import { createDeadLetterSink, deadLetterTopic } from '../kafka/dead-letters.js';
 import type { Logger } from '../logger.js';
-import { createEventSerde, createRegistry, valueSubject } from '../serde/event-serde.js';
+import { createEventDecoder } from '../serde/event-decoder.js';
+import { createRegistry, createSchemaCatalog, readerType, valueSubject } from '../serde/event-schemas.js';
 import { createClickHouse } from '../storage/clickhouse.js';
 import { rawEventsTopology } from '../../topology/raw-events.js';
 
@@ -27,7 +28,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const clickhouse = createClickHouse(config.clickhouse);
   const deadLetters = createDeadLetterSink(kafka, deadLetterTopic(topic));
   const topology = rawEventsTopology({
-    serde: createEventSerde(createRegistry(config.schemaRegistry.url), valueSubject(topic)),
+    decode: createEventDecoder(
+      createSchemaCatalog(createRegistry(config.schemaRegistry.url), valueSubject(topic), config.schemaRegistry.refreshMs),
+      await readerType(),
+    ),
     clickhouse,
     deadLetters,
     logger,

@@ -1,0 +1,55 @@
+/**
+ * Decoding events off Kafka: the writer schema comes from the id each record
+ * carries, and Avro schema resolution turns it into the worker's reader
+ * schema (the newest in schemas/), so v1 and v2 events decode side by side.
+ * A record that can never decode is an UndecodableError (it goes to the
+ * dead-letter topic); a registry outage is not, and is retried.
+ */
+import type { Type } from 'avsc';
+import type { TrackedEvent } from '../model/event.js';
+import { UnknownSchemaError, type SchemaCatalog } from './event-schemas.js';
+import { WireFormatError, decodeFrame } from './wire-format.js';
+
+export class UndecodableError extends Error {}
+
+export interface DecodedEvent {
+  event: TrackedEvent;
+  schemaId: number;
+}
+
+export type EventDecoder = (message: Buffer) => Promise<DecodedEvent>;
+
+export function createEventDecoder(catalog: SchemaCatalog, reader: Type): EventDecoder {
+  const resolvers = new Map<number, ReturnType<Type['createResolver']>>();
+  return async (message) => {
+    let frame;
+    try {
+      frame = decodeFrame(message);
+    } catch (error) {
+      if (error instanceof WireFormatError) throw new UndecodableError(error.message);
+      throw error;
+    }
+    const { schemaId, payload } = frame;
+    let resolver = resolvers.get(schemaId);
+    if (!resolver) {
+      let writer: Type;
+      try {
+        writer = (await catalog.byId(schemaId)).type;
+      } catch (error) {
+        if (error instanceof UnknownSchemaError) throw new UndecodableError(error.message);
+        throw error; // the registry is unavailable: retriable
+      }
+      try {
+        resolver = reader.createResolver(writer);
+      } catch (error) {
+        throw new UndecodableError(`schema id ${schemaId} does not resolve to the reader schema: ${(error as Error).message}`);
+      }
+      resolvers.set(schemaId, resolver);
+    }
+    try {
+      return { event: reader.fromBuffer(payload, resolver) as TrackedEvent, schemaId };
+    } catch (error) {
+      throw new UndecodableError(`Avro body does not decode with schema id ${schemaId}: ${(error as Error).message}`);
+    }
+  };
+}
