@@ -4,32 +4,22 @@
  * Runs against a broker of its own, started natively, which it stops and
  * restarts.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inProcessApi } from '../testing/api-under-test.js';
 import { readRecords, recordCount, testKafka } from '../testing/kafka.js';
-import { privateBroker, type PrivateBroker } from '../testing/private-broker.js';
+import { canRunPrivate, privateService, type PrivateService } from '../testing/private-service.js';
 import { isolatedConfig } from '../testing/test-config.js';
 import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
 
-const javaAvailable = (() => {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.runIf(javaAvailable)('Kafka outage', () => {
-  let broker: PrivateBroker;
+describe.runIf(canRunPrivate('kafka'))('Kafka outage', () => {
+  let broker: PrivateService;
   let api: Awaited<ReturnType<typeof inProcessApi>>;
 
   beforeAll(async () => {
-    broker = await privateBroker();
+    broker = await privateService('kafka');
     await broker.start();
-    api = await inProcessApi(isolatedConfig(inject('services'), { KAFKA_BROKERS: broker.brokers, API_PUBLISH_TIMEOUT_MS: '3000' }));
+    api = await inProcessApi(isolatedConfig(inject('services'), { KAFKA_BROKERS: broker.address, API_PUBLISH_TIMEOUT_MS: '3000' }));
   });
   afterAll(async () => {
     await api?.close();
@@ -66,7 +56,7 @@ describe.runIf(javaAvailable)('Kafka outage', () => {
     const [event_id] = await acceptedIds(after);
 
     // Every accepted event is on Kafka (a refused one may be too: the client retries with its event_id).
-    const kafka = testKafka(broker.brokers);
+    const kafka = testKafka(broker.address);
     const records = await readRecords(kafka, api.topic, await recordCount(kafka, api.topic));
     const ids = await Promise.all(records.map(async (r) => ((await api.registry.decode(r.value)) as { event_id: string }).event_id));
     expect(ids).toContain(event_id);

@@ -1,8 +1,9 @@
 /**
  * What must exist before events flow, in one place: the ClickHouse
  * migrations, the events topic and its dead-letter topic, and the event
- * schemas in the registry. Each step is idempotent; the `init` command, the
- * API and the worker all run them on start.
+ * schemas in the registry. Each step is idempotent; the `init` command runs
+ * them all, the API and the worker on start (schema registration only with
+ * SCHEMAS_REGISTER_ON_START, for deployments whose pipeline registers them).
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from './config.js';
@@ -25,7 +26,13 @@ export function bootstrapSteps(config: Config, kafka: Kafka): Record<BootstrapSt
   };
 }
 
-/** Runs every step; all must succeed. */
-export async function bootstrap(config: Config, kafka: Kafka): Promise<void> {
-  for (const run of Object.values(bootstrapSteps(config, kafka))) await run();
+/** The steps a process runs on start. */
+export function startupSteps(config: Config, kafka: Kafka): Partial<Record<BootstrapStep, () => Promise<unknown>>> {
+  const { schemas, ...rest } = bootstrapSteps(config, kafka);
+  return config.schemaRegistry.registerOnStart ? { ...rest, schemas } : rest;
+}
+
+/** Runs the steps in order; all must succeed. */
+export async function runSteps(steps: Partial<Record<BootstrapStep, () => Promise<unknown>>>): Promise<void> {
+  for (const run of Object.values(steps)) await run();
 }

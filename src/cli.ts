@@ -3,7 +3,7 @@
  * (migrations, topics, schemas), `migrate` and `register-schemas`.
  * Each process builds its config from the environment once, here.
  */
-import { bootstrap } from './bootstrap.js';
+import { bootstrapSteps, runSteps } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { createKafka } from './kafka/client.js';
 import { startApi } from './api/server.js';
@@ -53,7 +53,7 @@ async function main(command: string | undefined): Promise<void> {
       process.exit(1);
     }
     case 'init': {
-      await bootstrap(config, createKafka(config.kafka, logger));
+      await runSteps(bootstrapSteps(config, createKafka(config.kafka, logger)));
       logger.info('migrations applied, topics present, schemas registered');
       return;
     }

@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   KAFKA_CONSUMER_GROUP: z.string().default('streamtrack-topology'),
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
   SCHEMA_REFRESH_MS: positiveInt.default(30_000),
+  SCHEMAS_REGISTER_ON_START: z.enum(['true', 'false']).default('true'),
   CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -51,7 +52,7 @@ export interface Config {
     consumerGroup: string;
     lingerMs: number;
   };
-  schemaRegistry: { url: string; refreshMs: number };
+  schemaRegistry: { url: string; refreshMs: number; registerOnStart: boolean };
   clickhouse: { url: string; database: string; username: string; password: string };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
@@ -83,7 +84,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       consumerGroup: e.KAFKA_CONSUMER_GROUP,
       lingerMs: e.KAFKA_LINGER_MS,
     },
-    schemaRegistry: { url: e.SCHEMA_REGISTRY_URL, refreshMs: e.SCHEMA_REFRESH_MS },
+    schemaRegistry: {
+      url: e.SCHEMA_REGISTRY_URL,
+      refreshMs: e.SCHEMA_REFRESH_MS,
+      registerOnStart: e.SCHEMAS_REGISTER_ON_START === 'true',
+    },
     clickhouse: {
       url: e.CLICKHOUSE_URL,
       database: e.CLICKHOUSE_DATABASE,

@@ -14,7 +14,15 @@ export interface StreamtrackProcess {
 }
 
 export function spawnStreamtrack(command: 'api' | 'worker', env: NodeJS.ProcessEnv): StreamtrackProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], {
+  return spawnTypeScript(['src/cli.ts', command], env);
+}
+
+/** The V8 flag the npm start scripts and the image run with (see the Dockerfile). */
+const NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/** A TypeScript entry point of this repository in a child process (via tsx), run as in production. */
+export function spawnTypeScript(args: string[], env: NodeJS.ProcessEnv): StreamtrackProcess {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

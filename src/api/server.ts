@@ -1,45 +1,40 @@
 /**
  * The API process: wires the real Kafka, Schema Registry and ClickHouse into
- * the app and serves it. On start it runs the bootstrap steps; one failing is
+ * the app and serves it. On start it runs the startup steps; one failing is
  * logged and left to /readyz, so the API still starts (and answers 503) while
  * a dependency is down.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import { bootstrapSteps } from '../bootstrap.js';
+import { startupSteps } from '../bootstrap.js';
 import { createKafka, describeCluster } from '../kafka/client.js';
 import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../kafka/publisher.js';
 import type { Logger } from '../logger.js';
 import { createRegistry, createSchemaCatalog, valueSubject } from '../serde/event-schemas.js';
 import { createClickHouse } from '../storage/clickhouse.js';
-import { createApp } from './app.js';
+import { createApp, type ApiDeps } from './app.js';
 
-export interface RunningApi {
-  server: ServerType;
+export interface ApiServices {
+  kafka: Kafka;
+  deps: ApiDeps;
   close(): Promise<void>;
 }
 
-export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
+/** The services the app runs on, connected to what the config names. */
+export function createApiServices(config: Config, logger: Logger): ApiServices {
   const kafka = createKafka(config.kafka, logger);
   const registry = createRegistry(config.schemaRegistry.url);
-  const subject = valueSubject(config.kafka.eventsTopic);
   const clickhouse = createClickHouse(config.clickhouse);
   const publisher = createPublisher(kafka, {
     ...DEFAULT_PUBLISHER_SETTINGS,
     timeoutMs: config.api.publishTimeoutMs,
     lingerMs: config.kafka.lingerMs,
   });
-
-  for (const [step, run] of Object.entries(bootstrapSteps(config, kafka))) {
-    try {
-      await run();
-    } catch (err) {
-      logger.warn({ err, step }, 'startup step failed; the API starts anyway and /readyz reports the dependency');
-    }
-  }
-
-  const app = createApp(config, {
-      catalog: createSchemaCatalog(registry, subject, config.schemaRegistry.refreshMs),
+  return {
+    kafka,
+    deps: {
+      catalog: createSchemaCatalog(registry, valueSubject(config.kafka.eventsTopic), config.schemaRegistry.refreshMs),
       publisher,
       clickhouse,
       logger,
@@ -54,8 +49,29 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
           if (!ping.success) throw ping.error;
         },
       },
-  });
+    },
+    async close() {
+      await publisher.close();
+      await clickhouse.close();
+    },
+  };
+}
 
+export interface RunningApi {
+  server: ServerType;
+  close(): Promise<void>;
+}
+
+export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
+  const services = createApiServices(config, logger);
+  for (const [step, run] of Object.entries(startupSteps(config, services.kafka))) {
+    try {
+      await run();
+    } catch (err) {
+      logger.warn({ err, step }, 'startup step failed; the API starts anyway and /readyz reports the dependency');
+    }
+  }
+  const app = createApp(config, services.deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
   });
@@ -65,8 +81,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     server,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await publisher.close();
-      await clickhouse.close();
+      await services.close();
     },
   };
 }

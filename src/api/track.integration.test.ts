@@ -11,7 +11,7 @@ import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js
 import { readRecords, recordCount, testKafka } from '../../testing/kafka.js';
 import { schemaVersionType } from '../../testing/schemas.js';
 import { isolatedConfig } from '../../testing/test-config.js';
-import { encodeFrame } from '../serde/wire-format.js';
+import { encodeAvroFrame } from '../serde/wire-format.js';
 import type { ErrorBody } from './errors.js';
 import { CONTENT_TYPES, type TrackResponse } from './track.js';
 
@@ -38,7 +38,7 @@ function post(body: RequestBody, contentType: string = CONTENT_TYPES.json, heade
 }
 
 const v1 = schemaVersionType(1);
-const wireEvent = (schemaId: number, event: Record<string, unknown>) => encodeFrame(schemaId, v1.toBuffer(v1.clone(event)));
+const wireEvent = (schemaId: number, event: Record<string, unknown>) => encodeAvroFrame(schemaId, v1, event);
 const baseV1 = {
   event_id: '0b8f6a52-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
   project_id: 'default',
@@ -76,7 +76,7 @@ describe('bad input', () => {
     { name: 'a pinned version that is not registered', body: () => '{"user_id":"u","action":"a"}', status: 400, code: 'unknown_schema_version', headers: { 'x-schema-version': '99' } },
     { name: 'wire format with a wrong magic byte', body: () => Buffer.from([1, 0, 0, 0, 1, 2, 3]), status: 400, code: 'invalid_wire_format', type: CONTENT_TYPES.wire },
     { name: 'wire format with fewer than 5 bytes', body: () => Buffer.from([0, 0, 0]), status: 400, code: 'invalid_wire_format', type: CONTENT_TYPES.wire },
-    { name: 'wire format with an unknown schema id', body: () => encodeFrame(987_654, Buffer.from([2, 4])), status: 400, code: 'unknown_schema', type: CONTENT_TYPES.wire },
+    { name: 'wire format with an unknown schema id', body: () => wireEvent(987_654, baseV1), status: 400, code: 'unknown_schema', type: CONTENT_TYPES.wire },
     { name: 'wire format with a truncated body', body: () => wireEvent(v1Id, baseV1).subarray(0, 20), status: 400, code: 'invalid_avro', type: CONTENT_TYPES.wire },
   ];
 

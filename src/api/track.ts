@@ -18,7 +18,7 @@ import {
   type EventSchema,
   type SchemaCatalog,
 } from '../serde/event-schemas.js';
-import { WireFormatError, decodeFrame, encodeFrame } from '../serde/wire-format.js';
+import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
 import { ApiError } from './errors.js';
 
 export const CONTENT_TYPES = {
@@ -173,7 +173,7 @@ export function createTrackRoutes(deps: TrackDeps) {
           deps.topic,
           toPublish.map(({ record, schema }) => ({
             key: record.user_id,
-            value: encodeFrame(schema.id, schema.type.toBuffer(record)),
+            value: encodeAvroFrame(schema.id, schema.type, record),
           })),
         );
       } catch (error) {

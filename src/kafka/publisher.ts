@@ -46,15 +46,17 @@ export class PublishUnavailableError extends Error {
   readonly retriable = true;
 }
 
+/** One publish call's records, settled together. */
 interface Pending {
-  record: OutgoingRecord;
-  partition: number;
-  resolve(published: PublishedRecord): void;
+  records: OutgoingRecord[];
+  partitions: number[];
+  resolve(published: PublishedRecord[]): void;
   reject(error: Error): void;
 }
 
 interface TopicQueue {
   pending: Pending[];
+  pendingRecords: number;
   timer: NodeJS.Timeout | undefined;
   inFlight: boolean;
   partitions: Promise<number> | undefined;
@@ -100,7 +102,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publ
   function queueFor(topic: string): TopicQueue {
     let queue = queues.get(topic);
     if (!queue) {
-      queue = { pending: [], timer: undefined, inFlight: false, partitions: undefined };
+      queue = { pending: [], pendingRecords: 0, timer: undefined, inFlight: false, partitions: undefined };
       queues.set(topic, queue);
     }
     return queue;
@@ -108,31 +110,46 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publ
 
   function schedule(topic: string, queue: TopicQueue) {
     if (queue.inFlight || queue.timer || queue.pending.length === 0) return;
-    const delay = queue.pending.length >= settings.maxBatchRecords ? 0 : settings.lingerMs;
+    const delay = queue.pendingRecords >= settings.maxBatchRecords ? 0 : settings.lingerMs;
     queue.timer = setTimeout(() => void flush(topic, queue), delay);
   }
 
   async function flush(topic: string, queue: TopicQueue) {
     queue.timer = undefined;
     queue.inFlight = true;
-    const batch = queue.pending.splice(0, settings.maxBatchRecords);
-    queued -= batch.length;
+    // Whole publish calls, up to maxBatchRecords (at least one call, however large).
+    let take = 0;
+    let records = 0;
+    while (take < queue.pending.length && (take === 0 || records + queue.pending[take]!.records.length <= settings.maxBatchRecords)) {
+      records += queue.pending[take]!.records.length;
+      take += 1;
+    }
+    const batch = queue.pending.splice(0, take);
+    queue.pendingRecords -= records;
+    queued -= records;
     try {
       await connect();
       const metadata = await producer.send({
         topic,
         acks: -1,
-        messages: batch.map(({ record, partition }) => ({ key: record.key, value: record.value, partition })),
+        messages: batch.flatMap((call) =>
+          call.records.map((record, i) => ({ key: record.key, value: record.value, partition: call.partitions[i]! })),
+        ),
       });
+      // Within a partition the records got consecutive offsets, in the order sent.
       const nextOffset = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
-      for (const item of batch) {
-        const offset = nextOffset.get(item.partition) ?? -1n;
-        nextOffset.set(item.partition, offset + 1n);
-        item.resolve({ partition: item.partition, offset: offset.toString() });
+      for (const call of batch) {
+        call.resolve(
+          call.partitions.map((partition) => {
+            const offset = nextOffset.get(partition) ?? -1n;
+            nextOffset.set(partition, offset + 1n);
+            return { partition, offset: offset.toString() };
+          }),
+        );
       }
     } catch (error) {
       const failure = new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
-      for (const item of batch) item.reject(failure);
+      for (const call of batch) call.reject(failure);
     } finally {
       queue.inFlight = false;
       schedule(topic, queue);
@@ -157,21 +174,19 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publ
         throw new PublishUnavailableError(`${queued} records already wait for Kafka; refusing more`);
       }
       const queue = queueFor(topic);
-      const partitions = await withDeadline(partitionCount(topic, queue)).catch((error: unknown) => {
+      const partitionTotal = await withDeadline(partitionCount(topic, queue)).catch((error: unknown) => {
         if (error instanceof PublishUnavailableError) throw error;
         throw new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
       });
-      const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
-      const published = records.map(
-        (record) =>
-          new Promise<PublishedRecord>((resolve, reject) => {
-            const partition = partitioner({ topic, partitionMetadata, message: { key: record.key, value: record.value } });
-            queue.pending.push({ record, partition, resolve, reject });
-          }),
-      );
+      const partitionMetadata = Array.from({ length: partitionTotal }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+      const partitions = records.map((record) => partitioner({ topic, partitionMetadata, message: record }));
+      const published = new Promise<PublishedRecord[]>((resolve, reject) => {
+        queue.pending.push({ records, partitions, resolve, reject });
+      });
+      queue.pendingRecords += records.length;
       queued += records.length;
       schedule(topic, queue);
-      return withDeadline(Promise.all(published));
+      return withDeadline(published);
     },
     async close() {
       await Promise.all([producer.disconnect(), admin.disconnect()]);

@@ -2,6 +2,8 @@
  * The Confluent wire format: magic byte 0, the 4-byte big-endian schema id,
  * then the Avro body. Pure framing; what the id means is the registry's.
  */
+import type { Type } from 'avsc';
+
 export const WIRE_HEADER_BYTES = 5;
 const MAGIC_BYTE = 0;
 
@@ -12,12 +14,19 @@ export interface Frame {
   payload: Buffer;
 }
 
-export function encodeFrame(schemaId: number, payload: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(WIRE_HEADER_BYTES + payload.length);
-  frame.writeUInt8(MAGIC_BYTE, 0);
-  frame.writeInt32BE(schemaId, 1);
-  payload.copy(frame, WIRE_HEADER_BYTES);
-  return frame;
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** Encodes `value` with `type` straight behind the header: one copy per event, not two. */
+export function encodeAvroFrame(schemaId: number, type: Type, value: unknown): Buffer {
+  let end = type.encode(value, scratch, WIRE_HEADER_BYTES);
+  if (end < 0) {
+    // avsc reports how many bytes were missing.
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
+    end = type.encode(value, scratch, WIRE_HEADER_BYTES);
+  }
+  scratch.writeUInt8(MAGIC_BYTE, 0);
+  scratch.writeInt32BE(schemaId, 1);
+  return Buffer.from(scratch.subarray(0, end));
 }
 
 export function decodeFrame(message: Buffer): Frame {

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config.js';
 import { runBatchConsumer, type RunningConsumer } from '../kafka/batch-consumer.js';
-import { bootstrap } from '../bootstrap.js';
+import { runSteps, startupSteps } from '../bootstrap.js';
 import { createKafka } from '../kafka/client.js';
 import { createDeadLetterSink, deadLetterTopic } from '../kafka/dead-letters.js';
 import type { Logger } from '../logger.js';
@@ -23,7 +23,7 @@ export interface RunningWorker {
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const kafka = createKafka(config.kafka, logger);
   const topic = config.kafka.eventsTopic;
-  await bootstrap(config, kafka);
+  await runSteps(startupSteps(config, kafka));
 
   const clickhouse = createClickHouse(config.clickhouse);
   const deadLetters = createDeadLetterSink(kafka, deadLetterTopic(topic));

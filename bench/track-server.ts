@@ -1,0 +1,26 @@
+/**
+ * The API as benchmarked: the real app (real Kafka, registry, ClickHouse
+ * client) from the environment's config, plus `POST /noop`, a Hono route that
+ * reads the body and answers 202 without any work, on the same server, so
+ * the framework's own cost is measured beside /track in the same run.
+ */
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createApp } from '../src/api/app.js';
+import { createApiServices } from '../src/api/server.js';
+import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+
+const config = loadConfig();
+const services = createApiServices(config, createLogger('warn', 'bench-api'));
+await runSteps(bootstrapSteps(config, services.kafka));
+const app = new Hono()
+  .post('/noop', async (c) => {
+    await c.req.arrayBuffer();
+    return c.json({ accepted: 1 }, 202);
+  })
+  .route('/', createApp(config, services.deps));
+serve({ fetch: app.fetch, hostname: '127.0.0.1', port: config.api.port }, () => console.log('bench server ready'));
+// Exit cleanly on SIGTERM so profilers (--cpu-prof) can write their output.
+process.on('SIGTERM', () => process.exit(0));

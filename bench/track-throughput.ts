@@ -1,0 +1,89 @@
+/**
+ * POST /track throughput on loopback, keep-alive, load from autocannon in
+ * this process against the API in a child process:
+ *   1. one event per request to /track, beside the same load on /noop (a
+ *      Hono route that does nothing) on the same server: the ratio is how
+ *      much of the framework's speed /track keeps;
+ *   2. batches of 100 events per request to /track: events/s through to
+ *      Kafka acknowledgements.
+ * Every request body has its own user_id, so events spread over partitions.
+ *
+ *   npm run bench:track                      # 10 s per run, 50 connections
+ *   DURATION=20 CONNECTIONS=100 npm run bench:track
+ *
+ * Both processes share this machine's cores: the figures are a floor.
+ */
+import { readFile } from 'node:fs/promises';
+import autocannon from 'autocannon';
+import { startServices } from '../testing/services.js';
+import { freePort, spawnTypeScript } from '../testing/processes.js';
+import { isolatedEnv } from '../testing/test-config.js';
+import { waitFor } from '../testing/wait-for.js';
+
+const DURATION = Number(process.env.DURATION ?? 10);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+
+function event(i: number) {
+  return { user_id: `user_${i % 10_000}`, action: 'bench', properties: { plan: 'pro', i, ok: true } };
+}
+
+async function rssMb(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+async function load(url: string, body: (i: number) => string, expectStatus: number) {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: DURATION,
+    headers: { 'content-type': 'application/json' },
+    requests: [{ setupRequest: (request) => ({ ...request, body: body(i++) }) }],
+  });
+  const ok = result.statusCodeStats?.[String(expectStatus) as keyof typeof result.statusCodeStats]?.count ?? 0;
+  return { result, okPerSecond: ok / DURATION, other: result.requests.total - ok };
+}
+
+function line(name: string, r: Awaited<ReturnType<typeof load>>, unit = 'req/s') {
+  const l = r.result.latency;
+  return `${name.padEnd(30)} ${r.okPerSecond.toFixed(0).padStart(8)} ${unit}   p50 ${l.p50} ms  p99 ${l.p99} ms  non-2xx ${r.other}`;
+}
+
+async function main() {
+  const services = await startServices();
+  const port = await freePort();
+  const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
+  const server = spawnTypeScript(['bench/track-server.ts'], env);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), {
+      timeoutMs: 60_000,
+      what: `bench server ready\n${server.output()}`,
+    });
+    const single = (i: number) => JSON.stringify(event(i));
+    const batch = (i: number) => JSON.stringify(Array.from({ length: 100 }, (_, j) => event(i * 100 + j)));
+
+    await load(`${base}/track`, single, 202); // warm-up: JIT, producer connection, schema cache
+    const noop = await load(`${base}/noop`, single, 202);
+    const track = await load(`${base}/track`, single, 202);
+    const batches = await load(`${base}/track`, batch, 202);
+
+    console.log(`\nPOST /track on loopback, ${CONNECTIONS} connections, ${DURATION} s each, keep-alive`);
+    console.log(line('no-op Hono route (baseline)', noop));
+    console.log(line('/track, 1 event per request', track));
+    console.log(`ratio /track : no-op            ${(track.okPerSecond / noop.okPerSecond).toFixed(2)}`);
+    console.log(line('/track, 100 events per request', batches));
+    console.log(`events/s acknowledged by Kafka  ${(batches.okPerSecond * 100).toFixed(0)}`);
+    console.log(`API RSS after the runs          ${(await rssMb(server.child.pid)).toFixed(0)} MB`);
+  } finally {
+    await server.stop();
+    await services.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+/**
+ * A Kafka broker or Schema Registry of the test's own (scripts/services.sh
+ * with a private run directory and ports), so a test can stop and restart it
+ * without touching the shared services.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './processes.js';
+import { REPO_ROOT } from './services.js';
+
+const run = promisify(execFile);
+
+export type PrivateServiceName = 'kafka' | 'schema-registry';
+
+export interface PrivateService {
+  /** `host:port` for Kafka, a URL for the registry. */
+  address: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+/** The native services need Java (Kafka) and Go (the registry) on this machine. */
+export function canRunPrivate(name: PrivateServiceName): boolean {
+  const [tool, args] = name === 'kafka' ? ['java', ['-version']] : ['go', ['version']];
+  try {
+    execFileSync(tool, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function privateService(name: PrivateServiceName): Promise<PrivateService> {
+  const runDir = await mkdtemp(join(tmpdir(), `streamtrack-${name}-`));
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    ST_RUN_DIR: runDir,
+    ST_KAFKA_PORT: String(port),
+    ST_KAFKA_CONTROLLER_PORT: String(await freePort()),
+    ST_KAFKA_PARTITIONS: '4',
+    ST_REGISTRY_PORT: String(port),
+  };
+  const script = (command: 'up' | 'down') =>
+    run('bash', [`${REPO_ROOT}scripts/services.sh`, command, name], { env, timeout: 600_000 });
+  return {
+    address: name === 'kafka' ? `127.0.0.1:${port}` : `http://127.0.0.1:${port}`,
+    start: async () => void (await script('up')),
+    stop: async () => void (await script('down')),
+    async remove() {
+      await script('down');
+      await rm(runDir, { recursive: true, force: true });
+    },
+  };
+}
