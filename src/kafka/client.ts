@@ -3,7 +3,7 @@
  * every export of this folder pins what a move to another client must
  * provide, so such a move is this folder's change alone.
  */
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 
@@ -29,6 +29,32 @@ export function createKafka(config: Config['kafka'], logger: Logger): Kafka {
         log[LEVEL_NAMES[level] ?? 'info'](rest, message);
       },
   });
+}
+
+/**
+ * An idempotent producer: the broker drops duplicates from its retries.
+ * One request in flight, because kafkajs numbers a request's records when it
+ * sends them and rolls the numbers back when it fails, which is only sound
+ * with one outstanding. The default partitioner is murmur2 like the Java
+ * client's, so a key lands in the same partition whichever client produced it.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+}
+
+/** `connect` run once; a failed attempt is forgotten so the next call tries again. */
+export function connectOnce(connect: () => Promise<unknown>): () => Promise<void> {
+  let connected: Promise<void> | undefined;
+  return () => {
+    connected ??= connect().then(
+      () => undefined,
+      (error: unknown) => {
+        connected = undefined;
+        throw error;
+      },
+    );
+    return connected;
+  };
 }
 
 /** Creates the topic if it is missing; an existing topic is left as it is. */

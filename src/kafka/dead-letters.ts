@@ -3,7 +3,8 @@
  * reason and their origin in headers, so one poison record never blocks its
  * partition and nothing is dropped without a trace.
  */
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { connectOnce, createIdempotentProducer } from './client.js';
 import type { ConsumedRecord } from './batch-consumer.js';
 
 export interface DeadLetter {
@@ -23,16 +24,12 @@ export function deadLetterTopic(topic: string): string {
 }
 
 export function createDeadLetterSink(kafka: Kafka, dlqTopic: string): DeadLetterSink {
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  const connected = producer.connect();
+  const producer = createIdempotentProducer(kafka);
+  const connect = connectOnce(() => producer.connect());
   return {
     async send(letters) {
       if (letters.length === 0) return;
-      await connected;
+      await connect();
       await producer.send({
         topic: dlqTopic,
         acks: -1,

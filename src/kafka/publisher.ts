@@ -10,7 +10,8 @@
  * queue is bounded: past `maxQueuedRecords` a publish fails at once (503)
  * rather than letting memory grow while Kafka is away.
  */
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka } from 'kafkajs';
+import { connectOnce, createIdempotentProducer } from './client.js';
 
 export interface OutgoingRecord {
   key: string;
@@ -62,31 +63,16 @@ interface TopicQueue {
   partitions: Promise<number> | undefined;
 }
 
-// murmur2 like the Java client's, so a user_id lands in the same partition
-// whichever client produced it; computed here so offsets map back to records.
+// The producer's own partitioner, run here so each record's offset can be
+// found in the per-partition answer.
 const partitioner = Partitioners.DefaultPartitioner();
 
 export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publisher {
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createIdempotentProducer(kafka);
   const admin = kafka.admin();
-  let connected: Promise<void> | undefined;
+  const connect = connectOnce(() => Promise.all([producer.connect(), admin.connect()]));
   const queues = new Map<string, TopicQueue>();
   let queued = 0;
-
-  function connect(): Promise<void> {
-    connected ??= Promise.all([producer.connect(), admin.connect()]).then(
-      () => undefined,
-      (error: unknown) => {
-        connected = undefined;
-        throw error;
-      },
-    );
-    return connected;
-  }
 
   function partitionCount(topic: string, queue: TopicQueue): Promise<number> {
     queue.partitions ??= connect()
