@@ -1,0 +1,99 @@
+/**
+ * The topology DSL: a windowed aggregation over the tracked events, written
+ * the way Kafka Streams reads,
+ *
+ *   stream('user-activity-1m', 'events')
+ *     .groupBy('user', userKey)
+ *     .windowedBy(tumbling(minutes(1)), { grace: seconds(30) })
+ *     .aggregate(activityAggregator())
+ *     .emit(rolling(seconds(10)))
+ *     .onLate('drop')
+ *     .to(sink)
+ *
+ * and producing a plain value the engine runs (window-operator.ts) and the
+ * worker describes. A new aggregation is a new definition in topology/, not
+ * engine surgery.
+ */
+import type { TrackedEvent } from '../model/event.js';
+import type { Aggregator } from './aggregates.js';
+import type { EmitPolicy, LatePolicy } from './window-store.js';
+import { describeWindow, type Millis, type WindowSpec } from './windows.js';
+
+export interface GroupKey {
+  project_id: string;
+  user_id: string;
+}
+
+export interface WindowedTopology<A> {
+  name: string;
+  source: 'events';
+  groupBy: { name: string; key(event: TrackedEvent): string };
+  window: WindowSpec;
+  graceMs: Millis;
+  aggregator: Aggregator<TrackedEvent, A>;
+  emit: EmitPolicy;
+  late: LatePolicy;
+  /** The ClickHouse table its results go to (a sink of src/storage/window-results.ts). */
+  sink: string;
+}
+
+export const finalOnly = (): EmitPolicy => ({ kind: 'final' });
+export const rolling = (everyMs: Millis): EmitPolicy => ({ kind: 'rolling', everyMs });
+
+const SEPARATOR = '\u001f';
+
+/** Groups by project and user; the key splits back with `splitUserKey`. */
+export function userKey(event: TrackedEvent): string {
+  return `${event.project_id}${SEPARATOR}${event.user_id}`;
+}
+
+export function splitUserKey(key: string): GroupKey {
+  const at = key.indexOf(SEPARATOR);
+  return { project_id: key.slice(0, at), user_id: key.slice(at + 1) };
+}
+
+/** Starts a definition: `stream(name, 'events').groupBy(...)...to(sink)`. */
+export function stream(name: string, source: 'events') {
+  return {
+    groupBy: (groupName: string, key: (event: TrackedEvent) => string) => ({
+      windowedBy: (window: WindowSpec, { grace }: { grace: Millis }) => ({
+        aggregate: <A>(aggregator: Aggregator<TrackedEvent, A>) => ({
+          emit: (emit: EmitPolicy) => ({
+            onLate: (late: LatePolicy) => ({
+              to: (sink: string): WindowedTopology<A> => ({
+                name,
+                source,
+                groupBy: { name: groupName, key },
+                window,
+                graceMs: grace,
+                aggregator,
+                emit,
+                late,
+                sink,
+              }),
+            }),
+          }),
+        }),
+      }),
+    }),
+  };
+}
+
+function duration(ms: Millis): string {
+  return describeWindow({ kind: 'tumbling', sizeMs: ms }).replace('tumbling ', '');
+}
+
+/** One line per topology, as the worker prints it on start. */
+export function describeTopology(topology: WindowedTopology<unknown>): string {
+  const emit = topology.emit.kind === 'final' ? 'final' : `rolling every ${duration(topology.emit.everyMs)} of event time + final`;
+  return [
+    `${topology.name}: ${topology.source}`,
+    'decode(by schema id)',
+    `groupBy(${topology.groupBy.name})`,
+    `windowedBy(${describeWindow(topology.window)}, grace ${duration(topology.graceMs)})`,
+    `aggregate(${topology.aggregator.describe})`,
+    `emit(${emit})`,
+    `late(${topology.late})`,
+    `to(${topology.sink})`,
+  ].join(' -> ');
+}

@@ -1,0 +1,190 @@
+/** The window engine on synthetic streams in virtual (event) time. */
+import { describe, expect, it } from 'vitest';
+import { activityAggregator, distinctActions, durationMs, type ActivityAggregate } from './aggregates.js';
+import { WindowStore, type EmitPolicy, type LatePolicy, type WindowResult } from './window-store.js';
+import { hopping, minutes, seconds, session, tumbling, type WindowSpec } from './windows.js';
+import type { TrackedEvent } from '../model/event.js';
+
+function event(user: string, at: number, action = 'click', properties: TrackedEvent['properties'] = {}): TrackedEvent {
+  return {
+    event_id: `${user}-${at}-${action}`,
+    project_id: 'p',
+    user_id: user,
+    action,
+    timestamp: at,
+    sent_at: null,
+    received_at: at,
+    session_id: null,
+    properties,
+    context: null,
+    warnings: [],
+  };
+}
+
+function store(spec: WindowSpec, options: { graceMs?: number; emit?: EmitPolicy; late?: LatePolicy; correctionHorizonMs?: number } = {}) {
+  return new WindowStore<TrackedEvent, ActivityAggregate>({
+    spec,
+    graceMs: options.graceMs ?? seconds(30),
+    emit: options.emit ?? { kind: 'final' },
+    late: options.late ?? 'drop',
+    ...(options.correctionHorizonMs === undefined ? {} : { correctionHorizonMs: options.correctionHorizonMs }),
+    key: (e) => e.user_id,
+    time: (e) => e.timestamp,
+    aggregator: activityAggregator({ numericProperties: ['amount'] }),
+  });
+}
+
+/** Feeds events one batch at a time, as the consumer does, collecting results. */
+function run(s: ReturnType<typeof store>, batches: TrackedEvent[][]) {
+  let offset = 0n;
+  const results: WindowResult<ActivityAggregate>[] = [];
+  const late = [];
+  for (const batch of batches) {
+    for (const e of batch) late.push(...s.add(e, offset++));
+    results.push(...s.advance());
+  }
+  return { results, late };
+}
+
+const summary = (r: WindowResult<ActivityAggregate>) => ({ key: r.key, start: r.window.start, kind: r.kind, revision: r.revision, events: r.aggregate.events });
+
+describe('tumbling windows, final results', () => {
+  it('emits nothing while a window is open and one final when the watermark passes end + grace', () => {
+    const s = store(tumbling(minutes(1)), { graceMs: seconds(30) });
+    const { results } = run(s, [
+      [event('ann', seconds(1), 'open'), event('ann', seconds(50), 'buy', { amount: 20 }), event('bob', seconds(10))],
+      [event('ann', seconds(89))], // watermark 89 s: window [0, 60) closes at 90 s
+    ]);
+    expect(results).toEqual([]);
+    const { results: closing } = run(s, [[event('bob', seconds(90))]]);
+    expect(closing.map(summary)).toEqual([
+      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 2 },
+      { key: 'bob', start: 0, kind: 'final', revision: 1, events: 1 },
+    ]);
+    const ann = closing[0]!.aggregate;
+    expect(ann).toMatchObject({ actions: { open: 1, buy: 1 }, firstEventAt: 1_000, lastEventAt: 50_000, numeric: { amount: { count: 1, sum: 20, min: 20, max: 20 } } });
+    expect(distinctActions(ann)).toBe(2);
+  });
+
+  it('accepts an out-of-order event within grace into its window', () => {
+    const s = store(tumbling(minutes(1)), { graceMs: seconds(30) });
+    const { results, late } = run(s, [[event('ann', seconds(70)), event('ann', seconds(59))], [event('ann', seconds(95))]]);
+    expect(late).toEqual([]);
+    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 }]);
+  });
+});
+
+describe('late events beyond grace', () => {
+  const stream = [[event('ann', seconds(10))], [event('ann', seconds(100))], [event('ann', seconds(20), 'late')]];
+
+  it('drop: counted and reported, the final result stays', () => {
+    const s = store(tumbling(minutes(1)), { late: 'drop' });
+    const { results, late } = run(s, stream);
+    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 }]);
+    expect(late).toEqual([expect.objectContaining({ key: 'ann', window: { start: 0, end: 60_000 }, lateByMs: 10_000, corrected: false })]);
+    expect(s.stats().lateEvents).toBe(1);
+  });
+
+  it('correct: folded in, and the window is emitted again at a higher revision', () => {
+    const s = store(tumbling(minutes(1)), { late: 'correct' });
+    const { results, late } = run(s, stream);
+    expect(results.map(summary)).toEqual([
+      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'final', revision: 2, events: 2 },
+    ]);
+    expect(late[0]!.corrected).toBe(true);
+  });
+
+  it('correct: not past the correction horizon; then it is only counted', () => {
+    const s = store(tumbling(minutes(1)), { late: 'correct', correctionHorizonMs: seconds(60) });
+    const { results, late } = run(s, [[event('ann', seconds(10))], [event('ann', seconds(151))], [event('ann', seconds(20))]]);
+    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 }]);
+    expect(late[0]!.corrected).toBe(false);
+  });
+});
+
+describe('rolling updates', () => {
+  it('updates an open window at most once per interval of event time, then emits the final', () => {
+    const s = store(tumbling(minutes(1)), { emit: { kind: 'rolling', everyMs: seconds(10) }, graceMs: 0 });
+    const { results } = run(s, [
+      [event('ann', seconds(1))],
+      [event('ann', seconds(5))], // 4 s after the last update: not yet
+      [event('ann', seconds(12))], // 11 s: update
+      [event('ann', seconds(13))],
+      [event('bob', seconds(61))], // closes ann's window
+    ]);
+    expect(results.map(summary)).toEqual([
+      { key: 'ann', start: 0, kind: 'update', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'update', revision: 2, events: 3 },
+      { key: 'ann', start: 0, kind: 'final', revision: 3, events: 4 },
+      { key: 'bob', start: 60_000, kind: 'update', revision: 1, events: 1 },
+    ]);
+  });
+});
+
+describe('hopping windows', () => {
+  it('counts an event in every window it falls in', () => {
+    const s = store(hopping(minutes(1), seconds(30)), { graceMs: 0 });
+    const { results } = run(s, [[event('ann', seconds(45)), event('ann', seconds(70))], [event('ann', seconds(200))]]);
+    expect(results.filter((r) => r.key === 'ann' && r.window.start < 100_000).map(summary)).toEqual([
+      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 },
+      { key: 'ann', start: 30_000, kind: 'final', revision: 1, events: 2 },
+      { key: 'ann', start: 60_000, kind: 'final', revision: 1, events: 1 },
+    ]);
+  });
+});
+
+describe('session windows', () => {
+  it('groups a user’s events separated by less than the gap, with duration and count', () => {
+    const s = store(session(minutes(30)), { graceMs: 0 });
+    const { results } = run(s, [
+      [event('ann', minutes(0)), event('ann', minutes(10)), event('ann', minutes(25))],
+      [event('ann', minutes(60))], // 35 min after the last: a new session
+      [event('ann', minutes(200))],
+    ]);
+    const finals = results.filter((r) => r.kind === 'final');
+    expect(finals.map(summary)).toEqual([
+      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 3 },
+      { key: 'ann', start: minutes(60), kind: 'final', revision: 1, events: 1 },
+    ]);
+    expect(finals[0]!.window).toEqual({ start: 0, end: minutes(55) });
+    expect(durationMs(finals[0]!.aggregate)).toBe(minutes(25));
+  });
+
+  it('merges two sessions that a late-arriving event bridges, retracting the one emitted under another start', () => {
+    const s = store(session(minutes(10)), { graceMs: minutes(30), emit: { kind: 'rolling', everyMs: 1 } });
+    const { results } = run(s, [
+      [event('ann', minutes(15))],
+      [event('ann', minutes(0))], // a separate session before it (gap 10 min)
+      [event('ann', minutes(8))], // bridges [0, 10) and [15, 25)
+    ]);
+    expect(results.map(summary)).toEqual([
+      { key: 'ann', start: minutes(15), kind: 'update', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'update', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'update', revision: 2, events: 3 },
+      { key: 'ann', start: minutes(15), kind: 'retract', revision: 2, events: 1 },
+    ]);
+  });
+});
+
+describe('replay', () => {
+  it('the same records give the same results, revisions included', () => {
+    const batches = [
+      [event('ann', seconds(1)), event('bob', seconds(3))],
+      [event('ann', seconds(40)), event('ann', seconds(70))],
+      [event('bob', seconds(20)), event('ann', seconds(130))],
+    ];
+    const options = { emit: { kind: 'rolling', everyMs: seconds(15) } as EmitPolicy };
+    expect(run(store(tumbling(minutes(1)), options), batches).results).toEqual(run(store(tumbling(minutes(1)), options), batches).results);
+  });
+
+  it('knows the lowest offset its open windows need, so commits never skip state', () => {
+    const s = store(tumbling(minutes(1)), { graceMs: 0 });
+    s.add(event('ann', seconds(10)), 100n);
+    s.add(event('bob', seconds(50)), 101n);
+    s.add(event('ann', seconds(61)), 102n);
+    s.advance(); // [0, 60) closes for both
+    expect(s.lowestNeededOffset()).toBe(102n);
+    expect(s.stats()).toMatchObject({ openWindows: 1, watermark: 61_000 });
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * The state of one windowed aggregation over one Kafka partition: open
+ * windows per key, the partition's watermark, and what to emit.
+ *
+ * Time is event time only. The watermark is the latest event time seen in
+ * the partition; a window closes once the watermark passes its end plus the
+ * grace period. Everything here is driven by the events themselves (no wall
+ * clock), so replaying the same records from Kafka produces the same results
+ * with the same revisions: that is what lets a crashed worker rebuild its
+ * state by replay and lets storage recognise a re-emitted result.
+ *
+ * - Emit policy: `final` emits a window once, when it closes; `rolling` also
+ *   emits updates while it is open, at most one per `everyMs` of event time
+ *   per window (the bounded rate), then the final.
+ * - Late policy, for an event whose window has already closed: always
+ *   counted and reported; `drop` leaves the closed result alone, `correct`
+ *   folds it in and emits the window again (a higher revision) while the
+ *   closed result is still kept (`correctionHorizonMs` past its close).
+ * - Sessions merge when an event bridges two of a key's sessions; a merged
+ *   session that was already emitted is retracted.
+ */
+import type { Aggregator } from './aggregates.js';
+import { fixedWindowsFor, overlapsOrTouches, sessionWindowFor, type Millis, type TimeWindow, type WindowSpec } from './windows.js';
+
+export type EmitPolicy = { kind: 'final' } | { kind: 'rolling'; everyMs: Millis };
+export type LatePolicy = 'drop' | 'correct';
+
+export interface WindowedAggregation<E, A> {
+  spec: WindowSpec;
+  graceMs: Millis;
+  emit: EmitPolicy;
+  late: LatePolicy;
+  /** How long after closing a window's result is kept for late corrections (default: one window size or gap). */
+  correctionHorizonMs?: Millis;
+  key(event: E): string;
+  time(event: E): Millis;
+  aggregator: Aggregator<E, A>;
+}
+
+export type ResultKind = 'update' | 'final' | 'retract';
+
+export interface WindowResult<A> {
+  key: string;
+  window: TimeWindow;
+  kind: ResultKind;
+  /** Increases with every result for the same key and window start: storage keeps the highest. */
+  revision: number;
+  aggregate: A;
+}
+
+export interface LateEvent<E> {
+  key: string;
+  window: TimeWindow;
+  event: E;
+  /** How far the watermark already was past the window's close. */
+  lateByMs: Millis;
+  corrected: boolean;
+}
+
+interface WindowState<A> {
+  key: string;
+  window: TimeWindow;
+  aggregate: A;
+  revision: number;
+  changed: boolean;
+  /** Watermark at the last emitted update (rolling emits). */
+  emittedAt: Millis | undefined;
+  /** Lowest Kafka offset folded into this window: replay must start there to rebuild it. */
+  firstOffset: bigint;
+}
+
+export interface StoreStats {
+  openWindows: number;
+  retainedClosedWindows: number;
+  watermark: Millis;
+  lateEvents: number;
+}
+
+const id = (key: string, start: Millis) => `${key}\u0000${start}`;
+
+export class WindowStore<E, A> {
+  private readonly open = new Map<string, WindowState<A>>();
+  private readonly closed = new Map<string, WindowState<A>>();
+  /** Session windows of each key (sessions only), by their current identity. */
+  private readonly sessionsByKey = new Map<string, Set<string>>();
+  private readonly pending: WindowResult<A>[] = [];
+  private readonly horizonMs: Millis;
+  private lateCount = 0;
+  watermark: Millis = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly definition: WindowedAggregation<E, A>) {
+    const { spec } = definition;
+    this.horizonMs = definition.correctionHorizonMs ?? (spec.kind === 'session' ? spec.gapMs : spec.sizeMs);
+  }
+
+  private closesAt(window: TimeWindow): Millis {
+    return window.end + this.definition.graceMs;
+  }
+
+  private isClosed(window: TimeWindow): boolean {
+    return this.watermark >= this.closesAt(window);
+  }
+
+  /** Folds one event in. Returns the late notes (one per closed window it belonged to). */
+  add(event: E, offset: bigint): LateEvent<E>[] {
+    const { definition } = this;
+    const key = definition.key(event);
+    const t = definition.time(event);
+    const late =
+      definition.spec.kind === 'session'
+        ? this.addToSession(definition.spec.gapMs, key, t, event, offset)
+        : fixedWindowsFor(definition.spec, t).flatMap((window) => this.addToFixed(key, window, event, offset));
+    this.watermark = Math.max(this.watermark, t);
+    return late;
+  }
+
+  private addToFixed(key: string, window: TimeWindow, event: E, offset: bigint): LateEvent<E>[] {
+    if (this.isClosed(window)) return [this.lateEvent(key, window, event)];
+    const stateId = id(key, window.start);
+    let state = this.open.get(stateId);
+    if (!state) {
+      state = { key, window, aggregate: this.definition.aggregator.init(), revision: 0, changed: false, emittedAt: undefined, firstOffset: offset };
+      this.open.set(stateId, state);
+    }
+    this.fold(state, event, offset);
+    return [];
+  }
+
+  private addToSession(gapMs: Millis, key: string, t: Millis, event: E, offset: bigint): LateEvent<E>[] {
+    const own = sessionWindowFor(gapMs, t);
+    if (this.isClosed(own)) return [this.lateEvent(key, own, event)];
+    const ids = this.sessionsByKey.get(key) ?? new Set<string>();
+    this.sessionsByKey.set(key, ids);
+    const touching = [...ids].map((sid) => this.open.get(sid)!).filter((s) => overlapsOrTouches(s.window, own));
+    const { aggregator } = this.definition;
+    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), revision: 0, changed: false, emittedAt: undefined, firstOffset: offset };
+    for (const session of touching.sort((a, b) => a.window.start - b.window.start)) {
+      const sid = id(key, session.window.start);
+      this.open.delete(sid);
+      ids.delete(sid);
+      merged = {
+        key,
+        window: { start: Math.min(merged.window.start, session.window.start), end: Math.max(merged.window.end, session.window.end) },
+        aggregate: aggregator.merge(session.aggregate, merged.aggregate),
+        revision: Math.max(merged.revision, session.revision),
+        changed: true,
+        emittedAt: session.emittedAt ?? merged.emittedAt,
+        firstOffset: session.firstOffset < merged.firstOffset ? session.firstOffset : merged.firstOffset,
+      };
+    }
+    // Sessions that were emitted under a start the merge changed are retracted,
+    // and the merged session is due at once so storage is never left without it.
+    for (const session of touching) {
+      if (session.revision > 0 && session.window.start !== merged.window.start) {
+        this.pending.push({ key, window: session.window, kind: 'retract', revision: session.revision + 1, aggregate: session.aggregate });
+        merged.emittedAt = undefined;
+      }
+    }
+    const sid = id(key, merged.window.start);
+    this.open.set(sid, merged);
+    ids.add(sid);
+    this.fold(merged, event, offset);
+    return [];
+  }
+
+  private fold(state: WindowState<A>, event: E, offset: bigint) {
+    state.aggregate = this.definition.aggregator.add(state.aggregate, event);
+    state.changed = true;
+    if (offset < state.firstOffset) state.firstOffset = offset;
+  }
+
+  private lateEvent(key: string, window: TimeWindow, event: E): LateEvent<E> {
+    this.lateCount += 1;
+    const lateByMs = this.watermark - this.closesAt(window);
+    const retained = this.definition.late === 'correct' ? this.closed.get(id(key, window.start)) : undefined;
+    if (retained) {
+      retained.aggregate = this.definition.aggregator.add(retained.aggregate, event);
+      retained.changed = true;
+    }
+    return { key, window, event, lateByMs, corrected: retained !== undefined };
+  }
+
+  private result(state: WindowState<A>, kind: ResultKind): WindowResult<A> {
+    state.revision += 1;
+    state.changed = false;
+    // A snapshot: the window's own aggregate keeps changing after an update.
+    return { key: state.key, window: { ...state.window }, kind, revision: state.revision, aggregate: structuredClone(state.aggregate) };
+  }
+
+  /**
+   * What is due after the events added so far: rolling updates, finals of
+   * windows the watermark closed, corrections, retractions. Ordered by
+   * window end, then key, so a replay yields the same sequence.
+   */
+  advance(): WindowResult<A>[] {
+    const { emit } = this.definition;
+    const due = this.pending.splice(0);
+    for (const [stateId, state] of this.open) {
+      if (this.isClosed(state.window)) {
+        due.push(this.result(state, 'final'));
+        this.open.delete(stateId);
+        this.sessionsByKey.get(state.key)?.delete(stateId);
+        if (this.definition.late === 'correct') this.closed.set(stateId, state);
+      } else if (emit.kind === 'rolling' && state.changed && (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs)) {
+        state.emittedAt = this.watermark;
+        due.push(this.result(state, 'update'));
+      }
+    }
+    for (const [stateId, state] of this.closed) {
+      if (state.changed) due.push(this.result(state, 'final'));
+      if (this.watermark >= this.closesAt(state.window) + this.horizonMs) this.closed.delete(stateId);
+    }
+    return due.sort((a, b) => a.window.end - b.window.end || a.window.start - b.window.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * The lowest Kafka offset an open (or correctable) window still needs: a
+   * consumer that commits no further than this can rebuild every window by
+   * replaying from the commit after a crash.
+   */
+  lowestNeededOffset(): bigint | undefined {
+    let lowest: bigint | undefined;
+    for (const states of [this.open, this.closed]) {
+      for (const state of states.values()) if (lowest === undefined || state.firstOffset < lowest) lowest = state.firstOffset;
+    }
+    return lowest;
+  }
+
+  stats(): StoreStats {
+    return { openWindows: this.open.size, retainedClosedWindows: this.closed.size, watermark: this.watermark, lateEvents: this.lateCount };
+  }
+}
