@@ -31,6 +31,11 @@ const EnvSchema = z.object({
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
+  TOPOLOGY_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  TOPOLOGY_SESSION_GAP_MS: positiveInt.default(30 * 60_000),
+  TOPOLOGY_ROLLING_UPDATE_MS: positiveInt.default(10_000),
+  TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
+  TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -54,6 +59,14 @@ export interface Config {
   };
   schemaRegistry: { url: string; refreshMs: number; registerOnStart: boolean };
   clickhouse: { url: string; database: string; username: string; password: string };
+  topology: {
+    graceMs: number;
+    sessionGapMs: number;
+    /** Event time between two rolling updates of an open window. */
+    rollingUpdateMs: number;
+    latePolicy: 'drop' | 'correct';
+    numericProperties: string[];
+  };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -94,6 +107,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       database: e.CLICKHOUSE_DATABASE,
       username: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
+    },
+    topology: {
+      graceMs: e.TOPOLOGY_GRACE_MS,
+      sessionGapMs: e.TOPOLOGY_SESSION_GAP_MS,
+      rollingUpdateMs: e.TOPOLOGY_ROLLING_UPDATE_MS,
+      latePolicy: e.TOPOLOGY_LATE_POLICY,
+      numericProperties: e.TOPOLOGY_NUMERIC_PROPERTIES,
     },
     logLevel: e.LOG_LEVEL,
   };

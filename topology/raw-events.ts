@@ -8,27 +8,34 @@
  *   -> sink   ClickHouse `events`, one insert per partition batch, with an
  *             insert_deduplication_token naming the batch's offsets
  *
+ * Its output is the batch's canonical events: each event_id's own record
+ * (stored now, or stored from this very record before a restart), which the
+ * windowed topologies count. A resent event_id is never counted twice.
  * Sink writes and registry lookups are retried with backoff while the
- * partition is ours. Offsets are committed by the consumer once this
- * pipeline completes.
+ * partition is ours.
  */
 import { concatMap, from, map, of, toArray, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { PartitionBatch } from '../src/kafka/batch-consumer.js';
 import type { DeadLetter, DeadLetterSink } from '../src/kafka/dead-letters.js';
-import type { Logger } from '../src/logger.js';
+import type { TrackedEvent } from '../src/model/event.js';
 import { UndecodableError, type DecodedEvent, type EventDecoder } from '../src/serde/event-decoder.js';
-import { SINK_BACKOFF, retryWhileOwned } from '../src/stream/backoff.js';
-import { insertEvents, storedEventIds, toRow } from '../src/storage/events-table.js';
+import type { Retried } from '../src/stream/backoff.js';
+import { insertEvents, storedEventPositions, toRow } from '../src/storage/events-table.js';
 
 export interface RawEventsDeps {
   decode: EventDecoder;
   clickhouse: ClickHouseClient;
   deadLetters: DeadLetterSink;
-  logger: Logger;
 }
 
-export interface RawEventsResult {
+export interface CanonicalEvent {
+  event: TrackedEvent;
+  offset: bigint;
+}
+
+export interface RawEventsOutput {
+  canonical: CanonicalEvent[];
   stored: number;
   duplicates: number;
   deadLettered: number;
@@ -43,19 +50,8 @@ function firstPerEventId<T extends { event: { event_id: string } }>(decoded: T[]
 }
 
 export function rawEventsTopology(deps: RawEventsDeps) {
-  const log = deps.logger.child({ topology: 'raw-events' });
-
-  return (batch: PartitionBatch): Observable<RawEventsResult> => {
+  return (batch: PartitionBatch, retried: Retried): Observable<RawEventsOutput> => {
     const { topic, partition } = batch;
-    const retried = <T>(what: string, work: () => Promise<T>) =>
-      retryWhileOwned(work, {
-        policy: SINK_BACKOFF,
-        owned: () => !batch.isStale(),
-        onRetry: async (err, attempt) => {
-          log.warn({ err, attempt, partition, what }, 'step failed; retrying');
-          await batch.heartbeat();
-        },
-      });
 
     const decodeRecord = (record: PartitionBatch['records'][number]): Observable<Decoded> => {
       const letter = (reason: string): Decoded => ({ ok: false, letter: { record, topic, partition, reason } });
@@ -79,13 +75,22 @@ export function rawEventsTopology(deps: RawEventsDeps) {
         const events = firstPerEventId(decoded.flatMap((d) => (d.ok ? [d] : [])));
         const token = `${topic}:${partition}:${batch.firstOffset}-${batch.lastOffset}`;
         return retried('dead letters', () => deps.deadLetters.send(letters)).pipe(
-          concatMap(() => retried('stored ids', () => storedEventIds(deps.clickhouse, events.map((e) => e.event.event_id)))),
+          concatMap(() => retried('stored ids', () => storedEventPositions(deps.clickhouse, events.map((e) => e.event.event_id)))),
           concatMap((stored) => {
             const fresh = events.filter((e) => !stored.has(e.event.event_id));
+            const replayed = events.filter((e) => stored.get(e.event.event_id) === `${partition}:${e.offset}`);
             const rows = fresh.map((e) => toRow(e.event, { topic, partition, offset: e.offset }, e.schemaId));
             const insert = rows.length > 0 ? retried('events', () => insertEvents(deps.clickhouse, rows, token)) : of(undefined);
+            const canonical = [...replayed, ...fresh]
+              .map((e) => ({ event: e.event, offset: BigInt(e.offset) }))
+              .sort((a, b) => (a.offset < b.offset ? -1 : 1));
             return insert.pipe(
-              map(() => ({ stored: rows.length, duplicates: decoded.length - letters.length - rows.length, deadLettered: letters.length })),
+              map(() => ({
+                canonical,
+                stored: rows.length,
+                duplicates: decoded.length - letters.length - canonical.length,
+                deadLettered: letters.length,
+              })),
             );
           }),
         );

@@ -33,16 +33,20 @@ PARTITION BY toYYYYMM(timestamp)
 ORDER BY (project_id, user_id, timestamp, event_id)
 SETTINGS non_replicated_deduplication_window = 10000;
 
--- Every stored event_id, ordered by it, so the worker can ask "which of these
--- ids are already stored?" with a primary-key lookup before inserting: a
--- client's resend of an event (same event_id) never becomes a second row.
+-- Every stored event_id with the Kafka record it was stored from, ordered by
+-- id, so the worker can ask "which of these ids are stored, and from which
+-- record?" with a primary-key lookup before inserting: a client's resend of
+-- an event (same event_id) never becomes a second row, and a replayed record
+-- is recognised as the one that was stored.
 CREATE TABLE IF NOT EXISTS event_ids
 (
     event_id UUID,
+    kafka_partition UInt32,
+    kafka_offset UInt64,
     stored_at DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree
 ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS event_ids_mv TO event_ids AS
-SELECT event_id, stored_at FROM events;
+SELECT event_id, kafka_partition, kafka_offset, stored_at FROM events;

@@ -193,7 +193,8 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   }
 }
 
-const server = createServer((req, res) => void handle(req, res));
+// Query parameters travel in the URL: allow what the server does (http_max_uri_size, 1 MiB).
+const server = createServer({ maxHeaderSize: 1 << 20 }, (req, res) => void handle(req, res));
 server.keepAliveTimeout = 10_000;
 server.listen(port, host, () => {
   console.log(`${DISPLAY_NAME} listening on http://${host}:${port}, data in ${dataDir}`);

@@ -1,9 +1,10 @@
 /**
  * A consumer-group member that hands each fetched partition batch to a
- * processing function (an RxJS pipeline) and commits the batch's offsets only
- * after that pipeline completed: at-least-once delivery into the sinks.
- * kafkajs waits for the pipeline before fetching more from that partition,
- * which is the backpressure.
+ * processing function (an RxJS pipeline) and commits only after that
+ * pipeline completed, at the commit point it names (an offset, and metadata
+ * kept with it): at-least-once delivery into the sinks. kafkajs waits for
+ * the pipeline before fetching more from that partition, which is the
+ * backpressure.
  */
 import type { Consumer, Kafka } from 'kafkajs';
 import { lastValueFrom, type Observable } from 'rxjs';
@@ -26,6 +27,18 @@ export interface PartitionBatch {
   isStale(): boolean;
 }
 
+/** Where to resume from after a restart: the offset and what the pipeline needs to resume there. */
+export interface CommitPoint {
+  offset: string;
+  metadata: string;
+}
+
+export interface CommittedPosition {
+  partition: number;
+  offset: string;
+  metadata: string | null;
+}
+
 export interface BatchConsumerOptions {
   groupId: string;
   topic: string;
@@ -39,10 +52,29 @@ export interface RunningConsumer {
   crashed: Promise<Error>;
 }
 
+export interface BatchHandlers {
+  /** Turns a batch into its commit point; nothing is committed unless it completes. */
+  process(batch: PartitionBatch): Observable<CommitPoint>;
+  /** The assignment changed: state kept per partition is no longer valid. */
+  onAssignment(): void;
+}
+
+/** The group's committed offsets and metadata for the topic. */
+export async function committedPositions(kafka: Kafka, groupId: string, topic: string): Promise<CommittedPosition[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (offsets?.partitions ?? []).map(({ partition, offset, metadata }) => ({ partition, offset, metadata }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function runBatchConsumer(
   kafka: Kafka,
   options: BatchConsumerOptions,
-  process: (batch: PartitionBatch) => Observable<unknown>,
+  handlers: BatchHandlers,
   logger: Logger,
 ): Promise<RunningConsumer> {
   const consumer: Consumer = kafka.consumer({
@@ -55,6 +87,7 @@ export async function runBatchConsumer(
   const crashedPromise = new Promise<Error>((resolve) => (crashed = resolve));
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    handlers.onAssignment();
     logger.info(
       { groupId: payload.groupId, memberId: payload.memberId, leader: payload.isLeader, assignment: payload.memberAssignment },
       'joined consumer group',
@@ -82,11 +115,10 @@ export async function runBatchConsumer(
         heartbeat,
         isStale,
       };
-      await lastValueFrom(process(partitionBatch), { defaultValue: undefined });
+      const commit = await lastValueFrom(handlers.process(partitionBatch));
       if (isStale()) return; // revoked meanwhile: the new owner replays from the last commit
       resolveOffset(partitionBatch.lastOffset); // advances this member's fetch position
-      const next = (BigInt(partitionBatch.lastOffset) + 1n).toString();
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, ...commit }]);
     },
   });
 

@@ -83,15 +83,20 @@ export async function insertEvents(client: ClickHouseClient, rows: EventRow[], d
   });
 }
 
-/** Which of these event ids are stored already (a primary-key lookup in `event_ids`). */
-export async function storedEventIds(client: ClickHouseClient, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+/**
+ * Which of these event ids are stored already, and from which Kafka record
+ * (`partition:offset`): a primary-key lookup in `event_ids`. An id stored
+ * twice by a race keeps its first record.
+ */
+export async function storedEventPositions(client: ClickHouseClient, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
   const result = await client.query({
-    query: 'SELECT DISTINCT toString(event_id) AS id FROM event_ids WHERE event_id IN {ids:Array(UUID)}',
+    query: `SELECT toString(event_id) AS id, argMin(concat(toString(kafka_partition), ':', toString(kafka_offset)), stored_at) AS position
+            FROM event_ids WHERE event_id IN {ids:Array(UUID)} GROUP BY event_id`,
     query_params: { ids },
     format: 'JSONEachRow',
   });
-  return new Set((await result.json<{ id: string }>()).map((row) => row.id));
+  return new Map((await result.json<{ id: string; position: string }>()).map((row) => [row.id, row.position]));
 }
 
 const STORED_EVENT_COLUMNS = `

@@ -15,6 +15,8 @@ export interface Aggregator<E, A> {
   add(acc: A, event: E): A;
   /** Combines two aggregates of the same key into one (session merging). */
   merge(a: A, b: A): A;
+  /** How many events are folded in: grows with every event, so results can be versioned by content. */
+  weight(a: A): number;
 }
 
 export interface NumericSummary {
@@ -64,6 +66,7 @@ export function activityAggregator(options: { numericProperties?: string[] } = {
       }
       return acc;
     },
+    weight: (a) => a.events,
     merge(a, b) {
       const actions = { ...a.actions };
       for (const [action, n] of Object.entries(b.actions)) actions[action] = (actions[action] ?? 0) + n;

@@ -43,3 +43,6 @@ export function retryWhileOwned<T>(
     }),
   );
 }
+
+/** A sink step retried while its batch is still ours; `what` names it in logs. */
+export type Retried = <T>(what: string, work: () => Promise<T>) => Observable<T>;

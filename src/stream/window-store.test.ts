@@ -1,7 +1,7 @@
 /** The window engine on synthetic streams in virtual (event) time. */
 import { describe, expect, it } from 'vitest';
 import { activityAggregator, distinctActions, durationMs, type ActivityAggregate } from './aggregates.js';
-import { WindowStore, type EmitPolicy, type LatePolicy, type WindowResult } from './window-store.js';
+import { RETRACTED, WindowStore, type EmitPolicy, type LatePolicy, type WindowResult } from './window-store.js';
 import { hopping, minutes, seconds, session, tumbling, type WindowSpec } from './windows.js';
 import type { TrackedEvent } from '../model/event.js';
 
@@ -58,8 +58,8 @@ describe('tumbling windows, final results', () => {
     expect(results).toEqual([]);
     const { results: closing } = run(s, [[event('bob', seconds(90))]]);
     expect(closing.map(summary)).toEqual([
-      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 2 },
-      { key: 'bob', start: 0, kind: 'final', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'final', revision: 5, events: 2 },
+      { key: 'bob', start: 0, kind: 'final', revision: 3, events: 1 },
     ]);
     const ann = closing[0]!.aggregate;
     expect(ann).toMatchObject({ actions: { open: 1, buy: 1 }, firstEventAt: 1_000, lastEventAt: 50_000, numeric: { amount: { count: 1, sum: 20, min: 20, max: 20 } } });
@@ -70,7 +70,7 @@ describe('tumbling windows, final results', () => {
     const s = store(tumbling(minutes(1)), { graceMs: seconds(30) });
     const { results, late } = run(s, [[event('ann', seconds(70)), event('ann', seconds(59))], [event('ann', seconds(95))]]);
     expect(late).toEqual([]);
-    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 }]);
+    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 3, events: 1 }]);
   });
 });
 
@@ -80,7 +80,7 @@ describe('late events beyond grace', () => {
   it('drop: counted and reported, the final result stays', () => {
     const s = store(tumbling(minutes(1)), { late: 'drop' });
     const { results, late } = run(s, stream);
-    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 }]);
+    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 3, events: 1 }]);
     expect(late).toEqual([expect.objectContaining({ key: 'ann', window: { start: 0, end: 60_000 }, lateByMs: 10_000, corrected: false })]);
     expect(s.stats().lateEvents).toBe(1);
   });
@@ -89,8 +89,8 @@ describe('late events beyond grace', () => {
     const s = store(tumbling(minutes(1)), { late: 'correct' });
     const { results, late } = run(s, stream);
     expect(results.map(summary)).toEqual([
-      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 },
-      { key: 'ann', start: 0, kind: 'final', revision: 2, events: 2 },
+      { key: 'ann', start: 0, kind: 'final', revision: 3, events: 1 },
+      { key: 'ann', start: 0, kind: 'final', revision: 5, events: 2 },
     ]);
     expect(late[0]!.corrected).toBe(true);
   });
@@ -98,7 +98,7 @@ describe('late events beyond grace', () => {
   it('correct: not past the correction horizon; then it is only counted', () => {
     const s = store(tumbling(minutes(1)), { late: 'correct', correctionHorizonMs: seconds(60) });
     const { results, late } = run(s, [[event('ann', seconds(10))], [event('ann', seconds(151))], [event('ann', seconds(20))]]);
-    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 }]);
+    expect(results.map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 3, events: 1 }]);
     expect(late[0]!.corrected).toBe(false);
   });
 });
@@ -114,10 +114,10 @@ describe('rolling updates', () => {
       [event('bob', seconds(61))], // closes ann's window
     ]);
     expect(results.map(summary)).toEqual([
-      { key: 'ann', start: 0, kind: 'update', revision: 1, events: 1 },
-      { key: 'ann', start: 0, kind: 'update', revision: 2, events: 3 },
-      { key: 'ann', start: 0, kind: 'final', revision: 3, events: 4 },
-      { key: 'bob', start: 60_000, kind: 'update', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'update', revision: 2, events: 1 },
+      { key: 'ann', start: 0, kind: 'update', revision: 6, events: 3 },
+      { key: 'ann', start: 0, kind: 'final', revision: 9, events: 4 },
+      { key: 'bob', start: 60_000, kind: 'update', revision: 2, events: 1 },
     ]);
   });
 });
@@ -127,9 +127,9 @@ describe('hopping windows', () => {
     const s = store(hopping(minutes(1), seconds(30)), { graceMs: 0 });
     const { results } = run(s, [[event('ann', seconds(45)), event('ann', seconds(70))], [event('ann', seconds(200))]]);
     expect(results.filter((r) => r.key === 'ann' && r.window.start < 100_000).map(summary)).toEqual([
-      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 1 },
-      { key: 'ann', start: 30_000, kind: 'final', revision: 1, events: 2 },
-      { key: 'ann', start: 60_000, kind: 'final', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'final', revision: 3, events: 1 },
+      { key: 'ann', start: 30_000, kind: 'final', revision: 5, events: 2 },
+      { key: 'ann', start: 60_000, kind: 'final', revision: 3, events: 1 },
     ]);
   });
 });
@@ -144,8 +144,8 @@ describe('session windows', () => {
     ]);
     const finals = results.filter((r) => r.kind === 'final');
     expect(finals.map(summary)).toEqual([
-      { key: 'ann', start: 0, kind: 'final', revision: 1, events: 3 },
-      { key: 'ann', start: minutes(60), kind: 'final', revision: 1, events: 1 },
+      { key: 'ann', start: 0, kind: 'final', revision: 7, events: 3 },
+      { key: 'ann', start: minutes(60), kind: 'final', revision: 3, events: 1 },
     ]);
     expect(finals[0]!.window).toEqual({ start: 0, end: minutes(55) });
     expect(durationMs(finals[0]!.aggregate)).toBe(minutes(25));
@@ -159,10 +159,10 @@ describe('session windows', () => {
       [event('ann', minutes(8))], // bridges [0, 10) and [15, 25)
     ]);
     expect(results.map(summary)).toEqual([
-      { key: 'ann', start: minutes(15), kind: 'update', revision: 1, events: 1 },
-      { key: 'ann', start: 0, kind: 'update', revision: 1, events: 1 },
-      { key: 'ann', start: 0, kind: 'update', revision: 2, events: 3 },
-      { key: 'ann', start: minutes(15), kind: 'retract', revision: 2, events: 1 },
+      { key: 'ann', start: minutes(15), kind: 'update', revision: 2, events: 1 },
+      { key: 'ann', start: 0, kind: 'update', revision: 2, events: 1 },
+      { key: 'ann', start: 0, kind: 'update', revision: 6, events: 3 },
+      { key: 'ann', start: minutes(15), kind: 'retract', revision: RETRACTED, events: 1 },
     ]);
   });
 });
@@ -176,6 +176,31 @@ describe('replay', () => {
     ];
     const options = { emit: { kind: 'rolling', everyMs: seconds(15) } as EmitPolicy };
     expect(run(store(tumbling(minutes(1)), options), batches).results).toEqual(run(store(tumbling(minutes(1)), options), batches).results);
+  });
+
+  it('rebuilt after a restart from the committed offset and watermark, it continues where the lost one was', () => {
+    const batches = [
+      [event('ann', seconds(10)), event('bob', seconds(20))],
+      [event('ann', seconds(65)), event('ann', seconds(95))], // closes [0, 60): finals for both
+      [event('ann', seconds(100)), event('bob', seconds(110))],
+    ];
+    const options = { emit: { kind: 'rolling', everyMs: seconds(5) } as EmitPolicy };
+    const original = store(tumbling(minutes(1)), options);
+    const lost = run(original, batches.slice(0, 2)); // processed, then the worker dies
+    const committed = original.lowestNeededOffset()!; // the first record of [60, 120)
+    expect(committed).toBe(2n);
+    const rebuilt = store(tumbling(minutes(1)), options);
+    rebuilt.resumeFrom(original.watermark);
+    const replayed = batches.flat().slice(Number(committed), 4);
+    replayed.forEach((e, i) => rebuilt.add(e, committed + BigInt(i), true));
+    const afterRestart = rebuilt.advance();
+    // Same content as the lost store's latest result for [60, 120), so storage recognises it.
+    expect(afterRestart.map(summary)).toEqual([{ key: 'ann', start: 60_000, kind: 'update', revision: 4, events: 2 }]);
+    expect(lost.results.filter((r) => r.window.start === 60_000).map(summary).at(-1)).toEqual(summary(afterRestart[0]!));
+    const next = run(original, batches.slice(2)).results.map(summary);
+    batches[2]!.forEach((e, i) => rebuilt.add(e, 4n + BigInt(i)));
+    expect(rebuilt.advance().map(summary)).toEqual(next);
+    expect(rebuilt.stats().lateEvents).toBe(0);
   });
 
   it('knows the lowest offset its open windows need, so commits never skip state', () => {

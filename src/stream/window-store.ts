@@ -5,9 +5,10 @@
  * Time is event time only. The watermark is the latest event time seen in
  * the partition; a window closes once the watermark passes its end plus the
  * grace period. Everything here is driven by the events themselves (no wall
- * clock), so replaying the same records from Kafka produces the same results
- * with the same revisions: that is what lets a crashed worker rebuild its
- * state by replay and lets storage recognise a re-emitted result.
+ * clock), and a result's revision is derived from its content (how many
+ * events it holds, then final after update), not from how often it was
+ * emitted: replaying records from Kafka yields results storage recognises,
+ * and a rebuilt window continues the revisions of the one that was lost.
  *
  * - Emit policy: `final` emits a window once, when it closes; `rolling` also
  *   emits updates while it is open, at most one per `everyMs` of event time
@@ -43,10 +44,13 @@ export interface WindowResult<A> {
   key: string;
   window: TimeWindow;
   kind: ResultKind;
-  /** Increases with every result for the same key and window start: storage keeps the highest. */
+  /** 2 x events (+1 when final; RETRACTED for a retraction): storage keeps the highest per key and window start. */
   revision: number;
   aggregate: A;
 }
+
+/** The revision of a retraction: above any a window can reach, so it always wins. */
+export const RETRACTED = 0xffff_ffff;
 
 export interface LateEvent<E> {
   key: string;
@@ -61,7 +65,8 @@ interface WindowState<A> {
   key: string;
   window: TimeWindow;
   aggregate: A;
-  revision: number;
+  /** Emitted at least once (a merge away from it must retract it). */
+  emitted: boolean;
   changed: boolean;
   /** Watermark at the last emitted update (rolling emits). */
   emittedAt: Millis | undefined;
@@ -86,6 +91,7 @@ export class WindowStore<E, A> {
   private readonly pending: WindowResult<A>[] = [];
   private readonly horizonMs: Millis;
   private lateCount = 0;
+  private replaying = false;
   watermark: Millis = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly definition: WindowedAggregation<E, A>) {
@@ -101,8 +107,22 @@ export class WindowStore<E, A> {
     return this.watermark >= this.closesAt(window);
   }
 
-  /** Folds one event in. Returns the late notes (one per closed window it belonged to). */
-  add(event: E, offset: bigint): LateEvent<E>[] {
+  /**
+   * Continues from a watermark reached before (kept with the committed
+   * offset): records replayed from that commit rebuild the windows still
+   * open, and those of windows already closed are neither late nor folded in.
+   */
+  resumeFrom(watermark: Millis) {
+    this.watermark = Math.max(this.watermark, watermark);
+  }
+
+  /**
+   * Folds one event in. Returns the late notes (one per closed window it
+   * belonged to). `replayed`: the record was processed before a restart
+   * (see resumeFrom), so a closed window was already dealt with.
+   */
+  add(event: E, offset: bigint, replayed = false): LateEvent<E>[] {
+    this.replaying = replayed;
     const { definition } = this;
     const key = definition.key(event);
     const t = definition.time(event);
@@ -115,11 +135,11 @@ export class WindowStore<E, A> {
   }
 
   private addToFixed(key: string, window: TimeWindow, event: E, offset: bigint): LateEvent<E>[] {
-    if (this.isClosed(window)) return [this.lateEvent(key, window, event)];
+    if (this.isClosed(window)) return this.lateEvent(key, window, event);
     const stateId = id(key, window.start);
     let state = this.open.get(stateId);
     if (!state) {
-      state = { key, window, aggregate: this.definition.aggregator.init(), revision: 0, changed: false, emittedAt: undefined, firstOffset: offset };
+      state = { key, window, aggregate: this.definition.aggregator.init(), emitted: false, changed: false, emittedAt: undefined, firstOffset: offset };
       this.open.set(stateId, state);
     }
     this.fold(state, event, offset);
@@ -128,12 +148,12 @@ export class WindowStore<E, A> {
 
   private addToSession(gapMs: Millis, key: string, t: Millis, event: E, offset: bigint): LateEvent<E>[] {
     const own = sessionWindowFor(gapMs, t);
-    if (this.isClosed(own)) return [this.lateEvent(key, own, event)];
+    if (this.isClosed(own)) return this.lateEvent(key, own, event);
     const ids = this.sessionsByKey.get(key) ?? new Set<string>();
     this.sessionsByKey.set(key, ids);
     const touching = [...ids].map((sid) => this.open.get(sid)!).filter((s) => overlapsOrTouches(s.window, own));
     const { aggregator } = this.definition;
-    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), revision: 0, changed: false, emittedAt: undefined, firstOffset: offset };
+    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), emitted: false, changed: false, emittedAt: undefined, firstOffset: offset };
     for (const session of touching.sort((a, b) => a.window.start - b.window.start)) {
       const sid = id(key, session.window.start);
       this.open.delete(sid);
@@ -142,7 +162,7 @@ export class WindowStore<E, A> {
         key,
         window: { start: Math.min(merged.window.start, session.window.start), end: Math.max(merged.window.end, session.window.end) },
         aggregate: aggregator.merge(session.aggregate, merged.aggregate),
-        revision: Math.max(merged.revision, session.revision),
+        emitted: merged.emitted || session.emitted,
         changed: true,
         emittedAt: session.emittedAt ?? merged.emittedAt,
         firstOffset: session.firstOffset < merged.firstOffset ? session.firstOffset : merged.firstOffset,
@@ -151,8 +171,8 @@ export class WindowStore<E, A> {
     // Sessions that were emitted under a start the merge changed are retracted,
     // and the merged session is due at once so storage is never left without it.
     for (const session of touching) {
-      if (session.revision > 0 && session.window.start !== merged.window.start) {
-        this.pending.push({ key, window: session.window, kind: 'retract', revision: session.revision + 1, aggregate: session.aggregate });
+      if (session.emitted && session.window.start !== merged.window.start) {
+        this.pending.push({ key, window: session.window, kind: 'retract', revision: RETRACTED, aggregate: session.aggregate });
         merged.emittedAt = undefined;
       }
     }
@@ -169,7 +189,8 @@ export class WindowStore<E, A> {
     if (offset < state.firstOffset) state.firstOffset = offset;
   }
 
-  private lateEvent(key: string, window: TimeWindow, event: E): LateEvent<E> {
+  private lateEvent(key: string, window: TimeWindow, event: E): LateEvent<E>[] {
+    if (this.replaying) return []; // handled before the restart
     this.lateCount += 1;
     const lateByMs = this.watermark - this.closesAt(window);
     const retained = this.definition.late === 'correct' ? this.closed.get(id(key, window.start)) : undefined;
@@ -177,14 +198,15 @@ export class WindowStore<E, A> {
       retained.aggregate = this.definition.aggregator.add(retained.aggregate, event);
       retained.changed = true;
     }
-    return { key, window, event, lateByMs, corrected: retained !== undefined };
+    return [{ key, window, event, lateByMs, corrected: retained !== undefined }];
   }
 
-  private result(state: WindowState<A>, kind: ResultKind): WindowResult<A> {
-    state.revision += 1;
+  private result(state: WindowState<A>, kind: 'update' | 'final'): WindowResult<A> {
+    state.emitted = true;
     state.changed = false;
+    const revision = 2 * this.definition.aggregator.weight(state.aggregate) + (kind === 'final' ? 1 : 0);
     // A snapshot: the window's own aggregate keeps changing after an update.
-    return { key: state.key, window: { ...state.window }, kind, revision: state.revision, aggregate: structuredClone(state.aggregate) };
+    return { key: state.key, window: { ...state.window }, kind, revision, aggregate: structuredClone(state.aggregate) };
   }
 
   /**

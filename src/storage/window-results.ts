@@ -1,0 +1,180 @@
+/**
+ * Writes of the windowed topologies' results (migration 0002): per-minute
+ * activity as signed changes (so the hour and day rollups stay exact),
+ * sessions as replacing snapshots, late events, and watermarks.
+ * All SQL is parameterised.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { TrackedEvent } from '../model/event.js';
+import { durationMs, type ActivityAggregate } from '../stream/aggregates.js';
+import { splitUserKey } from '../stream/topology.js';
+import type { LateEvent, WindowResult } from '../stream/window-store.js';
+import { toDateTime64 } from './events-table.js';
+
+interface ActivityValues {
+  events: number;
+  actions: Record<string, number>;
+  first_event_at: string;
+  last_event_at: string;
+  numeric_count: Record<string, number>;
+  numeric_sum: Record<string, number>;
+  numeric_min: Record<string, number>;
+  numeric_max: Record<string, number>;
+}
+
+interface ActivityChangeRow extends ActivityValues {
+  topology: string;
+  project_id: string;
+  user_id: string;
+  window_start: string;
+  window_end: string;
+  revision: number;
+  sign: 1 | -1;
+  is_final: 0 | 1;
+}
+
+function activityValues(aggregate: ActivityAggregate): ActivityValues {
+  const numeric = Object.entries(aggregate.numeric);
+  const pick = (field: 'count' | 'sum' | 'min' | 'max') => Object.fromEntries(numeric.map(([name, s]) => [name, s[field]]));
+  return {
+    events: aggregate.events,
+    actions: aggregate.actions,
+    first_event_at: toDateTime64(aggregate.firstEventAt),
+    last_event_at: toDateTime64(aggregate.lastEventAt),
+    numeric_count: pick('count'),
+    numeric_sum: pick('sum'),
+    numeric_min: pick('min'),
+    numeric_max: pick('max'),
+  };
+}
+
+type StoredActivity = Omit<ActivityChangeRow, 'sign' | 'topology' | 'window_start' | 'window_end' | 'first_event_at' | 'last_event_at'> & {
+  start_ms: string;
+  end_ms: string;
+  first_ms: string;
+  last_ms: string;
+};
+
+/** The stored revision of each window the results are about, keyed `project/user/start`. */
+async function storedActivity(client: ClickHouseClient, results: WindowResult<ActivityAggregate>[]): Promise<Map<string, StoredActivity>> {
+  const keys = results.map((r) => ({ ...splitUserKey(r.key), start: r.window.start }));
+  const result = await client.query({
+    query: `SELECT project_id, user_id, toString(toUnixTimestamp64Milli(window_start)) AS start_ms,
+                   toString(toUnixTimestamp64Milli(window_end)) AS end_ms, revision, is_final, events, actions,
+                   toString(toUnixTimestamp64Milli(first_event_at)) AS first_ms,
+                   toString(toUnixTimestamp64Milli(last_event_at)) AS last_ms,
+                   numeric_count, numeric_sum, numeric_min, numeric_max
+            FROM agg_user_activity_1m FINAL
+            WHERE project_id IN {projects:Array(String)} AND user_id IN {users:Array(String)}
+              AND window_start IN {starts:Array(DateTime64(3, 'UTC'))}`,
+    query_params: {
+      projects: [...new Set(keys.map((k) => k.project_id))],
+      users: [...new Set(keys.map((k) => k.user_id))],
+      starts: [...new Set(keys.map((k) => toDateTime64(k.start)))],
+    },
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<StoredActivity>();
+  return new Map(rows.map((row) => [`${row.project_id}/${row.user_id}/${row.start_ms}`, row]));
+}
+
+/**
+ * Writes per-minute activity results. A result newer than the stored
+ * revision goes in as +1, with a -1 of the stored values it replaces; one not
+ * newer (a replay, a re-emit) is skipped. Returns how many were written.
+ */
+export async function writeActivityResults(
+  client: ClickHouseClient,
+  topology: string,
+  results: WindowResult<ActivityAggregate>[],
+): Promise<number> {
+  if (results.length === 0) return 0;
+  const stored = await storedActivity(client, results);
+  const rows: ActivityChangeRow[] = [];
+  for (const result of results) {
+    const { project_id, user_id } = splitUserKey(result.key);
+    const previous = stored.get(`${project_id}/${user_id}/${result.window.start}`);
+    if (previous && previous.revision >= result.revision) continue;
+    const base = { topology, project_id, user_id, window_start: toDateTime64(result.window.start), window_end: toDateTime64(result.window.end) };
+    if (previous) {
+      rows.push({
+        ...base,
+        ...previous,
+        first_event_at: toDateTime64(Number(previous.first_ms)),
+        last_event_at: toDateTime64(Number(previous.last_ms)),
+        sign: -1,
+      });
+    }
+    rows.push({ ...base, ...activityValues(result.aggregate), revision: result.revision, is_final: result.kind === 'final' ? 1 : 0, sign: 1 });
+  }
+  if (rows.length > 0) {
+    // Only the columns of the table: the stored row carried lookup helpers.
+    const values = rows.map(({ start_ms: _s, end_ms: _e, first_ms: _f, last_ms: _l, ...row }: ActivityChangeRow & Partial<StoredActivity>) => row);
+    await client.insert({ table: 'agg_user_activity_changes', values, format: 'JSONEachRow' });
+  }
+  return rows.filter((r) => r.sign === 1).length;
+}
+
+/** Writes session results as snapshots; a retraction deletes the session it names. */
+export async function writeSessionResults(client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[]): Promise<void> {
+  if (results.length === 0) return;
+  await client.insert({
+    table: 'agg_user_sessions',
+    format: 'JSONEachRow',
+    values: results.map((result) => ({
+      topology,
+      ...splitUserKey(result.key),
+      session_start: toDateTime64(result.window.start),
+      session_end: toDateTime64(result.window.end),
+      revision: result.revision,
+      is_final: result.kind === 'final' ? 1 : 0,
+      is_deleted: result.kind === 'retract' ? 1 : 0,
+      events: result.aggregate.events,
+      actions: result.aggregate.actions,
+      first_event_at: toDateTime64(result.aggregate.firstEventAt),
+      last_event_at: toDateTime64(result.aggregate.lastEventAt),
+      duration_ms: durationMs(result.aggregate),
+    })),
+  });
+}
+
+export async function recordLateEvents(client: ClickHouseClient, topology: string, late: LateEvent<TrackedEvent>[]): Promise<void> {
+  if (late.length === 0) return;
+  await client.insert({
+    table: 'late_events',
+    format: 'JSONEachRow',
+    values: late.map(({ key, window, event, lateByMs, corrected }) => ({
+      topology,
+      ...splitUserKey(key),
+      window_start: toDateTime64(window.start),
+      event_id: event.event_id,
+      event_time: toDateTime64(event.timestamp),
+      late_by_ms: lateByMs,
+      corrected: corrected ? 1 : 0,
+    })),
+  });
+}
+
+export interface WatermarkRow {
+  topology: string;
+  partition: number;
+  watermark: number;
+  openWindows: number;
+  lateEvents: number;
+}
+
+export async function recordWatermarks(client: ClickHouseClient, rows: WatermarkRow[]): Promise<void> {
+  const known = rows.filter((r) => Number.isFinite(r.watermark));
+  if (known.length === 0) return;
+  await client.insert({
+    table: 'topology_watermarks',
+    format: 'JSONEachRow',
+    values: known.map((r) => ({
+      topology: r.topology,
+      partition: r.partition,
+      watermark: toDateTime64(r.watermark),
+      open_windows: r.openWindows,
+      late_events: r.lateEvents,
+    })),
+  });
+}

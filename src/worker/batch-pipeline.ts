@@ -1,0 +1,147 @@
+/**
+ * What the worker does with one partition batch, top to bottom:
+ *
+ *   raw-events topology (decode, dead letters, dedupe, store raw events)
+ *   -> each windowed topology: fold the canonical events into the
+ *      partition's windows, write results, late events and the watermark
+ *   -> the commit point: the lowest offset any open window still needs
+ *      (never past the batch), with the watermarks and the processed
+ *      position as commit metadata
+ *
+ * After a restart or rebalance the consumer resumes from that offset; the
+ * records it replays (below the processed position) rebuild the open
+ * windows without being counted late again, starting at the committed
+ * watermark. So window state survives a worker's death without a changelog,
+ * and results that were already written are recognised (see storage).
+ */
+import { concatMap, from, map, toArray, type Observable } from 'rxjs';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { CommitPoint, CommittedPosition, PartitionBatch } from '../kafka/batch-consumer.js';
+import type { Logger } from '../logger.js';
+import type { ActivityAggregate } from '../stream/aggregates.js';
+import { SINK_BACKOFF, retryWhileOwned, type Retried } from '../stream/backoff.js';
+import { PartitionedWindows, type PartitionOutput } from '../stream/partitioned-windows.js';
+import { describeTopology, type WindowedTopology } from '../stream/topology.js';
+import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults } from '../storage/window-results.js';
+import type { RawEventsOutput } from '../../topology/raw-events.js';
+
+/** Kept with each committed offset (Kafka commit metadata, JSON). */
+export interface ResumeState {
+  /** Offset after the last record processed: records below it are replays. */
+  processed: string;
+  /** Each windowed topology's watermark in this partition. */
+  watermarks: Record<string, number>;
+}
+
+export function parseResumeState(metadata: string | null): ResumeState | undefined {
+  if (!metadata) return undefined;
+  try {
+    const state = JSON.parse(metadata) as ResumeState;
+    return typeof state.processed === 'string' && typeof state.watermarks === 'object' ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which table a topology's results go to. */
+const SINKS: Record<string, (client: ClickHouseClient, topology: string, output: PartitionOutput<ActivityAggregate>) => Promise<unknown>> = {
+  agg_user_activity_1m: (client, topology, output) => writeActivityResults(client, topology, output.results),
+  agg_user_sessions: (client, topology, output) => writeSessionResults(client, topology, output.results),
+};
+
+export interface BatchPipelineDeps {
+  raw: (batch: PartitionBatch, retried: Retried) => Observable<RawEventsOutput>;
+  topologies: WindowedTopology<ActivityAggregate>[];
+  clickhouse: ClickHouseClient;
+  /** The group's committed positions, read once per assignment. */
+  committed: () => Promise<CommittedPosition[]>;
+  logger: Logger;
+}
+
+export function createBatchPipeline(deps: BatchPipelineDeps) {
+  const log = deps.logger.child({ component: 'batch-pipeline' });
+  for (const topology of deps.topologies) {
+    if (!SINKS[topology.sink]) throw new Error(`topology ${topology.name}: no sink for ${topology.sink}`);
+  }
+  const windows = deps.topologies.map((topology) => new PartitionedWindows(topology));
+  let resumed = new Map<number, Promise<bigint>>();
+
+  /** Once per assignment and partition: the committed watermarks, and where replays end. */
+  function resume(partition: number): Promise<bigint> {
+    let done = resumed.get(partition);
+    if (!done) {
+      done = deps.committed().then((positions) => {
+        const state = parseResumeState(positions.find((p) => p.partition === partition)?.metadata ?? null);
+        for (const w of windows) {
+          const watermark = state?.watermarks[w.topology.name];
+          if (watermark !== undefined) w.resume(partition, watermark);
+        }
+        return state ? BigInt(state.processed) : 0n;
+      });
+      done.catch(() => resumed.delete(partition));
+      resumed.set(partition, done);
+    }
+    return done;
+  }
+
+  function retriedFor(batch: PartitionBatch): Retried {
+    return (what, work) =>
+      retryWhileOwned(work, {
+        policy: SINK_BACKOFF,
+        owned: () => !batch.isStale(),
+        onRetry: async (err, attempt) => {
+          log.warn({ err, attempt, partition: batch.partition, what }, 'step failed; retrying');
+          await batch.heartbeat();
+        },
+      });
+  }
+
+  function windowed(batch: PartitionBatch, raw: RawEventsOutput, replayedBelow: bigint, retried: Retried) {
+    const { partition } = batch;
+    const events = raw.canonical.map((e) => ({ ...e, replayed: e.offset < replayedBelow }));
+    return from(windows).pipe(
+      concatMap((w) => {
+        const output = w.process(partition, events);
+        const name = w.topology.name;
+        return retried(`${name} results`, async () => {
+          await SINKS[w.topology.sink]!(deps.clickhouse, name, output);
+          await recordLateEvents(deps.clickhouse, name, output.late);
+          await recordWatermarks(deps.clickhouse, [
+            { topology: name, partition, watermark: output.stats.watermark, openWindows: output.stats.openWindows, lateEvents: output.stats.lateEvents },
+          ]);
+          return output.lowestNeededOffset;
+        });
+      }),
+    );
+  }
+
+  function commitPoint(batch: PartitionBatch, needed: Array<bigint | undefined>, replayedBelow: bigint): CommitPoint {
+    const next = BigInt(batch.lastOffset) + 1n;
+    const offset = needed.reduce<bigint>((lowest, n) => (n !== undefined && n < lowest ? n : lowest), next);
+    const state: ResumeState = {
+      processed: (next > replayedBelow ? next : replayedBelow).toString(),
+      watermarks: Object.fromEntries(windows.map((w) => [w.topology.name, w.watermark(batch.partition)])),
+    };
+    return { offset: offset.toString(), metadata: JSON.stringify(state) };
+  }
+
+  return {
+    describe: () => deps.topologies.map(describeTopology),
+    onAssignment() {
+      for (const w of windows) w.reset();
+      resumed = new Map();
+    },
+    process(batch: PartitionBatch): Observable<CommitPoint> {
+      const retried = retriedFor(batch);
+      return retried('resume state', () => resume(batch.partition)).pipe(
+        concatMap((replayedBelow) =>
+          deps.raw(batch, retried).pipe(
+            concatMap((raw) => windowed(batch, raw, replayedBelow, retried)),
+            toArray(),
+            map((needed) => commitPoint(batch, needed, replayedBelow)),
+          ),
+        ),
+      );
+    },
+  };
+}

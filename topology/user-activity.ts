@@ -1,0 +1,22 @@
+/**
+ * Topology `user-activity-1m`: per user, 1-minute tumbling windows of event
+ * time with 30 s of grace; events, per-action counts, first/last event time,
+ * and sum/min/max of numeric properties named in the config. Rolling updates
+ * every 10 s of event time while a window is open, then the final result.
+ * Late events are counted and dropped from the aggregate (the raw event is
+ * stored regardless). Minute results roll up to hours and days in ClickHouse.
+ */
+import type { Config } from '../src/config.js';
+import { activityAggregator } from '../src/stream/aggregates.js';
+import { rolling, stream, userKey } from '../src/stream/topology.js';
+import { minutes, tumbling } from '../src/stream/windows.js';
+
+export function userActivityTopology(config: Config['topology']) {
+  return stream('user-activity-1m', 'events')
+    .groupBy('user', userKey)
+    .windowedBy(tumbling(minutes(1)), { grace: config.graceMs })
+    .aggregate(activityAggregator({ numericProperties: config.numericProperties }))
+    .emit(rolling(config.rollingUpdateMs))
+    .onLate(config.latePolicy)
+    .to('agg_user_activity_1m');
+}
