@@ -22,6 +22,7 @@ export interface RawRecord {
   offset: string;
   key: string | null;
   value: Buffer;
+  headers: Record<string, string>;
 }
 
 /** Reads the topic from the beginning until `count` records arrived. */
@@ -35,7 +36,8 @@ export async function readRecords(kafka: Kafka, topic: string, count: number, ti
       const timer = setTimeout(() => reject(new Error(`only ${records.length}/${count} records within ${timeoutMs} ms`)), timeoutMs);
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
-          records.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value! });
+          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+          records.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value!, headers });
           if (records.length >= count) {
             clearTimeout(timer);
             resolve();
