@@ -15,10 +15,10 @@ describe('windowed aggregates, exact against ground truth', () => {
   beforeAll(() => stack.start(3));
   afterAll(() => stack.stop());
 
-  it('3 workers: per-user per-minute counts, rollups and raw rows equal the truth', async () => {
-    const sent = traffic(6_000, 300, 20, 7);
+  it('3 workers, 100,000 events: per-user per-minute counts, rollups and raw rows equal the truth', async () => {
+    const sent = traffic(100_000, 2_000, 60, 7);
     await stack.send(sent);
-    await stack.send(flush(20));
+    await stack.send(flush(60));
     await verify(stack, sent);
   });
 });
@@ -29,16 +29,16 @@ describe('a worker killed with SIGKILL mid-stream', () => {
   afterAll(() => stack.stop());
 
   it('loses and double-counts nothing once a new worker takes over', async () => {
-    const sent = traffic(6_000, 300, 20, 11);
-    await stack.send(sent.slice(0, 3_000));
-    await waitFor(async () => ((await stack.count('SELECT count() AS n FROM events')) > 500 ? true : undefined), {
+    const sent = traffic(30_000, 1_000, 30, 11);
+    await stack.send(sent.slice(0, 15_000));
+    await waitFor(async () => ((await stack.count('SELECT count() AS n FROM events')) > 2_000 ? true : undefined), {
       timeoutMs: 60_000,
       what: 'the workers to be busy',
     });
     await stack.workers[0]!.stop('SIGKILL');
-    await stack.send(sent.slice(3_000));
+    await stack.send(sent.slice(15_000));
     stack.addWorker();
-    await stack.send(flush(20));
+    await stack.send(flush(30));
     await verify(stack, sent);
   });
 });
@@ -49,9 +49,9 @@ describe('a worker stopped with SIGTERM during a batch', () => {
   afterAll(() => stack.stop());
 
   it('finishes, commits and leaves the group within 25 s, and nothing is lost or double-counted', async () => {
-    const sent = traffic(6_000, 300, 20, 13);
-    await stack.send(sent.slice(0, 3_000));
-    await waitFor(async () => ((await stack.count('SELECT count() AS n FROM events')) > 500 ? true : undefined), {
+    const sent = traffic(30_000, 1_000, 30, 13);
+    await stack.send(sent.slice(0, 15_000));
+    await waitFor(async () => ((await stack.count('SELECT count() AS n FROM events')) > 2_000 ? true : undefined), {
       timeoutMs: 60_000,
       what: 'the workers to be busy',
     });
@@ -61,8 +61,8 @@ describe('a worker stopped with SIGTERM during a batch', () => {
     console.log('[windowed aggregates] SIGTERM shutdown seconds', shutdownSeconds);
     expect(code).toBe(0);
     expect(shutdownSeconds).toBeLessThan(25);
-    await stack.send(sent.slice(3_000));
-    await stack.send(flush(20));
+    await stack.send(sent.slice(15_000));
+    await stack.send(flush(30));
     await verify(stack, sent);
   });
 });

@@ -40,14 +40,18 @@ async function main(command: string | undefined): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, `streamtrack-${command ?? 'cli'}`);
   switch (command) {
+    // Signals are handled from the first moment: a SIGTERM while starting
+    // waits for the start to finish, then shuts down cleanly.
     case 'api': {
-      const api = await startApi(config, logger);
-      onTermination(logger, () => api.close());
+      const starting = startApi(config, logger);
+      onTermination(logger, async () => (await starting).close());
+      await starting;
       return;
     }
     case 'worker': {
-      const worker = await startWorker(config, logger);
-      onTermination(logger, () => worker.close());
+      const starting = startWorker(config, logger);
+      onTermination(logger, async () => (await starting).close());
+      const worker = await starting;
       const error = await worker.consumer.crashed;
       logger.fatal({ err: error }, 'consumer stopped for good; exiting');
       process.exit(1);

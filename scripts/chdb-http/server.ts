@@ -52,6 +52,10 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLACEHOLDER = /\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:[^{}]+\}/g;
 
 const session = new Session(dataDir);
+// Parameters arrive here as `SET param_x = '...'` statements, which the
+// parser limits to max_query_size; the server applies them without parsing,
+// up to its URL limit (1 MiB). Allow statements that large.
+await session.queryAsync('SET max_query_size = 16777216');
 let queue: Promise<unknown> = Promise.resolve();
 let currentDatabase = 'default';
 
