@@ -1,7 +1,7 @@
 /**
- * A Kafka broker or Schema Registry of the test's own (scripts/services.sh
- * with a private run directory and ports), so a test can stop and restart it
- * without touching the shared services.
+ * A Kafka broker, Schema Registry or ClickHouse engine of the test's own
+ * (scripts/services.sh with a private run directory and ports), so a test can
+ * stop and restart it without touching the shared services.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { REPO_ROOT } from './services.js';
 
 const run = promisify(execFile);
 
-export type PrivateServiceName = 'kafka' | 'schema-registry';
+export type PrivateServiceName = 'kafka' | 'schema-registry' | 'clickhouse';
 
 export interface PrivateService {
   /** `host:port` for Kafka, a URL for the registry. */
@@ -23,9 +23,9 @@ export interface PrivateService {
   remove(): Promise<void>;
 }
 
-/** The native services need Java (Kafka) and Go (the registry) on this machine. */
+/** The native services need Java (Kafka), Go (the registry) or npm (the ClickHouse engine) here. */
 export function canRunPrivate(name: PrivateServiceName): boolean {
-  const [tool, args] = name === 'kafka' ? ['java', ['-version']] : ['go', ['version']];
+  const [tool, args] = ({ kafka: ['java', ['-version']], 'schema-registry': ['go', ['version']], clickhouse: ['npm', ['--version']] } as const)[name];
   try {
     execFileSync(tool, args, { stdio: 'ignore' });
     return true;
@@ -44,6 +44,7 @@ export async function privateService(name: PrivateServiceName): Promise<PrivateS
     ST_KAFKA_CONTROLLER_PORT: String(await freePort()),
     ST_KAFKA_PARTITIONS: '4',
     ST_REGISTRY_PORT: String(port),
+    ST_CLICKHOUSE_PORT: String(port),
   };
   const script = (command: 'up' | 'down') =>
     run('bash', [`${REPO_ROOT}scripts/services.sh`, command, name], { env, timeout: 600_000 });

@@ -64,10 +64,10 @@ export class Stack {
   clickhouse!: ClickHouseClient;
   env: NodeJS.ProcessEnv = {};
 
-  async start(workers: number) {
+  async start(workers: number, overrides: NodeJS.ProcessEnv = {}) {
     const port = await freePort();
     // Short rolling interval: many re-emits, the case that must never inflate rollups.
-    this.env = isolatedEnv(inject('services'), { API_PORT: String(port), TOPOLOGY_ROLLING_UPDATE_MS: '5000', LOG_LEVEL: 'warn' });
+    this.env = isolatedEnv(inject('services'), { API_PORT: String(port), TOPOLOGY_ROLLING_UPDATE_MS: '5000', LOG_LEVEL: 'warn', ...overrides });
     this.base = `http://127.0.0.1:${port}`;
     this.clickhouse = createClickHouse(loadConfig(this.env).clickhouse);
     this.api = spawnStreamtrack('api', this.env);
