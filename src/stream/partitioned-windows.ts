@@ -1,12 +1,12 @@
 /**
  * A windowed topology over a consumer's partitions: one WindowStore, and so
- * one watermark, per Kafka partition. State lives only while the partition
- * is assigned; after a rebalance it is rebuilt by replay from the committed
- * offset, resuming at the watermark committed with it.
+ * one watermark, per Kafka partition. State is held while the partition is
+ * assigned; after a rebalance the new owner restores it from the last
+ * checkpoint and the watermark committed with the offset.
  */
 import type { TrackedEvent } from '../model/event.js';
 import type { WindowedTopology } from './topology.js';
-import { WindowStore, type LateEvent, type StoreStats, type WindowResult } from './window-store.js';
+import { WindowStore, type Checkpoint, type LateEvent, type StoreStats, type WindowCheckpoint, type WindowResult } from './window-store.js';
 
 export interface PositionedEvent {
   event: TrackedEvent;
@@ -19,8 +19,8 @@ export interface PartitionOutput<A> {
   results: WindowResult<A>[];
   late: LateEvent<TrackedEvent>[];
   stats: StoreStats;
-  /** The lowest offset this partition's open windows need; undefined when none is open. */
-  lowestNeededOffset: bigint | undefined;
+  /** What changed in the partition's open windows, to be written before the commit. */
+  checkpoint: Checkpoint<A>;
 }
 
 export class PartitionedWindows<A> {
@@ -51,8 +51,10 @@ export class PartitionedWindows<A> {
     this.stores.clear();
   }
 
-  resume(partition: number, watermark: number): void {
-    this.store(partition).resumeFrom(watermark);
+  resume(partition: number, watermark: number | undefined, windows: WindowCheckpoint<A>[]): void {
+    const store = this.store(partition);
+    if (watermark !== undefined) store.resumeFrom(watermark);
+    store.restore(windows);
   }
 
   watermark(partition: number): number {
@@ -62,6 +64,7 @@ export class PartitionedWindows<A> {
   process(partition: number, events: PositionedEvent[]): PartitionOutput<A> {
     const store = this.store(partition);
     const late = events.flatMap(({ event, offset, replayed }) => store.add(event, offset, replayed));
-    return { results: store.advance(), late, stats: store.stats(), lowestNeededOffset: store.lowestNeededOffset() };
+    const results = store.advance();
+    return { results, late, stats: store.stats(), checkpoint: store.checkpoint() };
   }
 }

@@ -1,7 +1,15 @@
 /** The window engine on synthetic streams in virtual (event) time. */
 import { describe, expect, it } from 'vitest';
 import { activityAggregator, distinctActions, durationMs, type ActivityAggregate } from './aggregates.js';
-import { RETRACTED, WindowStore, type EmitPolicy, type LatePolicy, type WindowResult } from './window-store.js';
+import {
+  RETRACTED,
+  WindowStore,
+  type Checkpoint,
+  type EmitPolicy,
+  type LatePolicy,
+  type WindowCheckpoint,
+  type WindowResult,
+} from './window-store.js';
 import { hopping, minutes, seconds, session, tumbling, type WindowSpec } from './windows.js';
 import type { TrackedEvent } from '../model/event.js';
 
@@ -178,38 +186,61 @@ describe('replay', () => {
     expect(run(store(tumbling(minutes(1)), options), batches).results).toEqual(run(store(tumbling(minutes(1)), options), batches).results);
   });
 
-  it('rebuilt after a restart from the committed offset and watermark, it continues where the lost one was', () => {
+  it('restored from its checkpoints after a crash between checkpoint and commit, it folds nothing twice', () => {
     const batches = [
       [event('ann', seconds(10)), event('bob', seconds(20))],
       [event('ann', seconds(65)), event('ann', seconds(95))], // closes [0, 60): finals for both
       [event('ann', seconds(100)), event('bob', seconds(110))],
     ];
     const options = { emit: { kind: 'rolling', everyMs: seconds(5) } as EmitPolicy };
+    const offsets = [0n, 1n, 2n, 3n, 4n, 5n];
+    // The window_state table: the latest checkpoint of each window, gone ones removed.
+    const table = new Map<string, WindowCheckpoint<ActivityAggregate>>();
+    const save = (c: Checkpoint<ActivityAggregate>) => {
+      for (const w of c.open) table.set(`${w.key}/${w.window.start}`, w);
+      for (const g of c.gone) table.delete(`${g.key}/${g.start}`);
+    };
+
     const original = store(tumbling(minutes(1)), options);
-    const lost = run(original, batches.slice(0, 2)); // processed, then the worker dies
-    const committed = original.lowestNeededOffset()!; // the first record of [60, 120)
-    expect(committed).toBe(2n);
-    const rebuilt = store(tumbling(minutes(1)), options);
-    rebuilt.resumeFrom(original.watermark);
-    const replayed = batches.flat().slice(Number(committed), 4);
-    replayed.forEach((e, i) => rebuilt.add(e, committed + BigInt(i), true));
-    const afterRestart = rebuilt.advance();
-    // Same content as the lost store's latest result for [60, 120), so storage recognises it.
-    expect(afterRestart.map(summary)).toEqual([{ key: 'ann', start: 60_000, kind: 'update', revision: 4, events: 2 }]);
-    expect(lost.results.filter((r) => r.window.start === 60_000).map(summary).at(-1)).toEqual(summary(afterRestart[0]!));
-    const next = run(original, batches.slice(2)).results.map(summary);
-    batches[2]!.forEach((e, i) => rebuilt.add(e, 4n + BigInt(i)));
-    expect(rebuilt.advance().map(summary)).toEqual(next);
-    expect(rebuilt.stats().lateEvents).toBe(0);
+    batches[0]!.forEach((e, i) => original.add(e, offsets[i]!));
+    original.advance();
+    save(original.checkpoint());
+    const committedWatermark = original.watermark; // committed with batch 0
+    batches[1]!.forEach((e, i) => original.add(e, offsets[2 + i]!));
+    original.advance();
+    save(original.checkpoint()); // batch 1 checkpointed, then the worker dies before committing it
+
+    const restored = store(tumbling(minutes(1)), options);
+    restored.resumeFrom(committedWatermark);
+    restored.restore([...table.values()]);
+    batches[1]!.forEach((e, i) => restored.add(e, offsets[2 + i]!, true)); // replayed from the commit
+    restored.advance();
+    const next = (s: ReturnType<typeof store>) => {
+      batches[2]!.forEach((e, i) => s.add(e, offsets[4 + i]!));
+      return s.advance().map(summary);
+    };
+    expect(next(restored)).toEqual(next(original));
+    expect(restored.stats()).toMatchObject({ openWindows: 2, lateEvents: 0 });
   });
 
-  it('knows the lowest offset its open windows need, so commits never skip state', () => {
+  it('checkpoints the windows changed since the last checkpoint and those gone', () => {
     const s = store(tumbling(minutes(1)), { graceMs: 0 });
     s.add(event('ann', seconds(10)), 100n);
     s.add(event('bob', seconds(50)), 101n);
+    s.advance();
+    expect(s.checkpoint().open.map((w) => [w.key, w.window.start, w.throughOffset])).toEqual([
+      ['ann', 0, 101n],
+      ['bob', 0, 102n],
+    ]);
     s.add(event('ann', seconds(61)), 102n);
     s.advance(); // [0, 60) closes for both
-    expect(s.lowestNeededOffset()).toBe(102n);
+    expect(s.checkpoint()).toEqual({
+      open: [expect.objectContaining({ key: 'ann', window: { start: 60_000, end: 120_000 }, throughOffset: 103n })],
+      gone: [
+        { key: 'ann', start: 0 },
+        { key: 'bob', start: 0 },
+      ],
+    });
     expect(s.stats()).toMatchObject({ openWindows: 1, watermark: 61_000 });
   });
 });

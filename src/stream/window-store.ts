@@ -19,6 +19,11 @@
  *   closed result is still kept (`correctionHorizonMs` past its close).
  * - Sessions merge when an event bridges two of a key's sessions; a merged
  *   session that was already emitted is retracted.
+ *
+ * State survives a worker's death through checkpoints: after each batch the
+ * changed open windows (and the ones gone) are written out with the offset
+ * each one has folded in up to, and a new owner restores them; replayed
+ * records a window already holds are skipped, so nothing is folded twice.
  */
 import type { Aggregator } from './aggregates.js';
 import { fixedWindowsFor, overlapsOrTouches, sessionWindowFor, type Millis, type TimeWindow, type WindowSpec } from './windows.js';
@@ -61,17 +66,28 @@ export interface LateEvent<E> {
   corrected: boolean;
 }
 
-interface WindowState<A> {
+/** An open window as it is checkpointed and restored. */
+export interface WindowCheckpoint<A> {
   key: string;
   window: TimeWindow;
   aggregate: A;
   /** Emitted at least once (a merge away from it must retract it). */
   emitted: boolean;
-  changed: boolean;
   /** Watermark at the last emitted update (rolling emits). */
   emittedAt: Millis | undefined;
-  /** Lowest Kafka offset folded into this window: replay must start there to rebuild it. */
-  firstOffset: bigint;
+  /** The offset after the last record folded in: a replayed record below it is already in. */
+  throughOffset: bigint;
+}
+
+export interface Checkpoint<A> {
+  /** Windows changed since the last checkpoint. */
+  open: WindowCheckpoint<A>[];
+  /** Windows gone since the last checkpoint (closed, or merged into another session). */
+  gone: Array<{ key: string; start: Millis }>;
+}
+
+interface WindowState<A> extends WindowCheckpoint<A> {
+  changed: boolean;
 }
 
 export interface StoreStats {
@@ -89,6 +105,8 @@ export class WindowStore<E, A> {
   /** Session windows of each key (sessions only), by their current identity. */
   private readonly sessionsByKey = new Map<string, Set<string>>();
   private readonly pending: WindowResult<A>[] = [];
+  /** Identities changed or gone since the last checkpoint. */
+  private readonly touched = new Set<string>();
   private readonly horizonMs: Millis;
   private lateCount = 0;
   private replaying = false;
@@ -139,10 +157,10 @@ export class WindowStore<E, A> {
     const stateId = id(key, window.start);
     let state = this.open.get(stateId);
     if (!state) {
-      state = { key, window, aggregate: this.definition.aggregator.init(), emitted: false, changed: false, emittedAt: undefined, firstOffset: offset };
+      state = { key, window, aggregate: this.definition.aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
       this.open.set(stateId, state);
     }
-    this.fold(state, event, offset);
+    if (offset >= state.throughOffset) this.fold(stateId, state, event, offset);
     return [];
   }
 
@@ -152,12 +170,15 @@ export class WindowStore<E, A> {
     const ids = this.sessionsByKey.get(key) ?? new Set<string>();
     this.sessionsByKey.set(key, ids);
     const touching = [...ids].map((sid) => this.open.get(sid)!).filter((s) => overlapsOrTouches(s.window, own));
+    // A replayed record a restored session already holds.
+    if (touching.some((s) => offset < s.throughOffset)) return [];
     const { aggregator } = this.definition;
-    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), emitted: false, changed: false, emittedAt: undefined, firstOffset: offset };
+    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
     for (const session of touching.sort((a, b) => a.window.start - b.window.start)) {
       const sid = id(key, session.window.start);
       this.open.delete(sid);
       ids.delete(sid);
+      this.touched.add(sid);
       merged = {
         key,
         window: { start: Math.min(merged.window.start, session.window.start), end: Math.max(merged.window.end, session.window.end) },
@@ -165,7 +186,7 @@ export class WindowStore<E, A> {
         emitted: merged.emitted || session.emitted,
         changed: true,
         emittedAt: session.emittedAt ?? merged.emittedAt,
-        firstOffset: session.firstOffset < merged.firstOffset ? session.firstOffset : merged.firstOffset,
+        throughOffset: session.throughOffset > merged.throughOffset ? session.throughOffset : merged.throughOffset,
       };
     }
     // Sessions that were emitted under a start the merge changed are retracted,
@@ -179,14 +200,15 @@ export class WindowStore<E, A> {
     const sid = id(key, merged.window.start);
     this.open.set(sid, merged);
     ids.add(sid);
-    this.fold(merged, event, offset);
+    this.fold(sid, merged, event, offset);
     return [];
   }
 
-  private fold(state: WindowState<A>, event: E, offset: bigint) {
+  private fold(stateId: string, state: WindowState<A>, event: E, offset: bigint) {
     state.aggregate = this.definition.aggregator.add(state.aggregate, event);
     state.changed = true;
-    if (offset < state.firstOffset) state.firstOffset = offset;
+    if (offset + 1n > state.throughOffset) state.throughOffset = offset + 1n;
+    this.touched.add(stateId);
   }
 
   private lateEvent(key: string, window: TimeWindow, event: E): LateEvent<E>[] {
@@ -221,11 +243,13 @@ export class WindowStore<E, A> {
       if (this.isClosed(state.window)) {
         due.push(this.result(state, 'final'));
         this.open.delete(stateId);
+        this.touched.add(stateId);
         this.sessionsByKey.get(state.key)?.delete(stateId);
         if (this.definition.late === 'correct') this.closed.set(stateId, state);
       } else if (emit.kind === 'rolling' && state.changed && (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs)) {
         state.emittedAt = this.watermark;
         due.push(this.result(state, 'update'));
+        this.touched.add(stateId);
       }
     }
     for (const [stateId, state] of this.closed) {
@@ -236,16 +260,38 @@ export class WindowStore<E, A> {
   }
 
   /**
-   * The lowest Kafka offset an open (or correctable) window still needs: a
-   * consumer that commits no further than this can rebuild every window by
-   * replaying from the commit after a crash.
+   * The open windows changed, and the windows gone, since the last
+   * checkpoint. Written out after each batch, they let a new owner of the
+   * partition continue without replaying the windows' whole history.
    */
-  lowestNeededOffset(): bigint | undefined {
-    let lowest: bigint | undefined;
-    for (const states of [this.open, this.closed]) {
-      for (const state of states.values()) if (lowest === undefined || state.firstOffset < lowest) lowest = state.firstOffset;
+  checkpoint(): Checkpoint<A> {
+    const open: WindowCheckpoint<A>[] = [];
+    const gone: Checkpoint<A>['gone'] = [];
+    for (const stateId of this.touched) {
+      const state = this.open.get(stateId);
+      if (state) {
+        const { changed: _changed, ...saved } = state;
+        open.push({ ...saved, window: { ...saved.window }, aggregate: structuredClone(saved.aggregate) });
+      } else {
+        const at = stateId.lastIndexOf('\u0000');
+        gone.push({ key: stateId.slice(0, at), start: Number(stateId.slice(at + 1)) });
+      }
     }
-    return lowest;
+    this.touched.clear();
+    return { open, gone };
+  }
+
+  /** Continues from checkpointed windows (a new owner of the partition). */
+  restore(windows: WindowCheckpoint<A>[]): void {
+    for (const saved of windows) {
+      const stateId = id(saved.key, saved.window.start);
+      this.open.set(stateId, { ...saved, changed: false });
+      if (this.definition.spec.kind === 'session') {
+        const ids = this.sessionsByKey.get(saved.key) ?? new Set<string>();
+        ids.add(stateId);
+        this.sessionsByKey.set(saved.key, ids);
+      }
+    }
   }
 
   stats(): StoreStats {

@@ -3,16 +3,16 @@
  *
  *   raw-events topology (decode, dead letters, dedupe, store raw events)
  *   -> each windowed topology: fold the canonical events into the
- *      partition's windows, write results, late events and the watermark
- *   -> the commit point: the lowest offset any open window still needs
- *      (never past the batch), with the watermarks and the processed
- *      position as commit metadata
+ *      partition's windows; write results, then the checkpoint of the
+ *      windows that changed, late events and the watermark
+ *   -> the commit point: after the batch, with each topology's watermark and
+ *      the processed position as commit metadata
  *
- * After a restart or rebalance the consumer resumes from that offset; the
- * records it replays (below the processed position) rebuild the open
- * windows without being counted late again, starting at the committed
- * watermark. So window state survives a worker's death without a changelog,
- * and results that were already written are recognised (see storage).
+ * A partition's next owner (after a rebalance, a crash) restores the open
+ * windows from their checkpoint and the watermark from the commit; records
+ * replayed after a crash between checkpoint and commit are skipped by the
+ * windows that already hold them and are never late twice. Results that
+ * were already written are recognised by their revision (see storage).
  */
 import { concatMap, from, map, toArray, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -23,6 +23,7 @@ import { SINK_BACKOFF, retryWhileOwned, type Retried } from '../stream/backoff.j
 import { PartitionedWindows, type PartitionOutput } from '../stream/partitioned-windows.js';
 import { describeTopology, type WindowedTopology } from '../stream/topology.js';
 import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults } from '../storage/window-results.js';
+import { loadCheckpoint, writeCheckpoint } from '../storage/window-state.js';
 import type { RawEventsOutput } from '../../topology/raw-events.js';
 
 /** Kept with each committed offset (Kafka commit metadata, JSON). */
@@ -66,15 +67,15 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
   const windows = deps.topologies.map((topology) => new PartitionedWindows(topology));
   let resumed = new Map<number, Promise<bigint>>();
 
-  /** Once per assignment and partition: the committed watermarks, and where replays end. */
+  /** Once per assignment and partition: checkpointed windows, committed watermarks, where replays end. */
   function resume(partition: number): Promise<bigint> {
     let done = resumed.get(partition);
     if (!done) {
-      done = deps.committed().then((positions) => {
+      done = deps.committed().then(async (positions) => {
         const state = parseResumeState(positions.find((p) => p.partition === partition)?.metadata ?? null);
         for (const w of windows) {
-          const watermark = state?.watermarks[w.topology.name];
-          if (watermark !== undefined) w.resume(partition, watermark);
+          const saved = await loadCheckpoint<ActivityAggregate>(deps.clickhouse, w.topology.name, partition);
+          w.resume(partition, state?.watermarks[w.topology.name], saved);
         }
         return state ? BigInt(state.processed) : 0n;
       });
@@ -105,24 +106,23 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         const name = w.topology.name;
         return retried(`${name} results`, async () => {
           await SINKS[w.topology.sink]!(deps.clickhouse, name, output);
+          await writeCheckpoint(deps.clickhouse, name, partition, output.checkpoint, BigInt(batch.lastOffset) + 1n);
           await recordLateEvents(deps.clickhouse, name, output.late);
           await recordWatermarks(deps.clickhouse, [
             { topology: name, partition, watermark: output.stats.watermark, openWindows: output.stats.openWindows, lateEvents: output.stats.lateEvents },
           ]);
-          return output.lowestNeededOffset;
         });
       }),
     );
   }
 
-  function commitPoint(batch: PartitionBatch, needed: Array<bigint | undefined>, replayedBelow: bigint): CommitPoint {
+  function commitPoint(batch: PartitionBatch, replayedBelow: bigint): CommitPoint {
     const next = BigInt(batch.lastOffset) + 1n;
-    const offset = needed.reduce<bigint>((lowest, n) => (n !== undefined && n < lowest ? n : lowest), next);
     const state: ResumeState = {
       processed: (next > replayedBelow ? next : replayedBelow).toString(),
       watermarks: Object.fromEntries(windows.map((w) => [w.topology.name, w.watermark(batch.partition)])),
     };
-    return { offset: offset.toString(), metadata: JSON.stringify(state) };
+    return { offset: next.toString(), metadata: JSON.stringify(state) };
   }
 
   return {
@@ -138,7 +138,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           deps.raw(batch, retried).pipe(
             concatMap((raw) => windowed(batch, raw, replayedBelow, retried)),
             toArray(),
-            map((needed) => commitPoint(batch, needed, replayedBelow)),
+            map(() => commitPoint(batch, replayedBelow)),
           ),
         ),
       );

@@ -1,0 +1,77 @@
+/** Checkpoints of open windows (migration 0003): written after each batch, read by a partition's new owner. */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Checkpoint, WindowCheckpoint } from '../stream/window-store.js';
+
+interface StateRow {
+  topology: string;
+  partition: number;
+  key: string;
+  window_start: number;
+  window_end: number;
+  aggregate: string;
+  emitted: number;
+  emitted_at: number | null;
+  through_offset: string;
+  version: string;
+  is_deleted: number;
+}
+
+/**
+ * One insert (so all or nothing) for the partition's changes; `version` is
+ * the offset after the batch, which only grows within a partition.
+ */
+export async function writeCheckpoint<A>(
+  client: ClickHouseClient,
+  topology: string,
+  partition: number,
+  checkpoint: Checkpoint<A>,
+  version: bigint,
+): Promise<void> {
+  const base = { topology, partition, version: version.toString() };
+  const values: StateRow[] = [
+    ...checkpoint.open.map((w) => ({
+      ...base,
+      key: w.key,
+      window_start: w.window.start,
+      window_end: w.window.end,
+      aggregate: JSON.stringify(w.aggregate),
+      emitted: w.emitted ? 1 : 0,
+      emitted_at: w.emittedAt ?? null,
+      through_offset: w.throughOffset.toString(),
+      is_deleted: 0,
+    })),
+    ...checkpoint.gone.map((g) => ({
+      ...base,
+      key: g.key,
+      window_start: g.start,
+      window_end: g.start,
+      aggregate: '',
+      emitted: 0,
+      emitted_at: null,
+      through_offset: '0',
+      is_deleted: 1,
+    })),
+  ];
+  if (values.length > 0) await client.insert({ table: 'window_state', values, format: 'JSONEachRow' });
+}
+
+export async function loadCheckpoint<A>(client: ClickHouseClient, topology: string, partition: number): Promise<WindowCheckpoint<A>[]> {
+  const result = await client.query({
+    query: `SELECT key, window_start, window_end, aggregate, emitted, emitted_at, toString(through_offset) AS through_offset
+            FROM window_state FINAL
+            WHERE topology = {topology:String} AND partition = {partition:UInt32}`,
+    query_params: { topology, partition },
+    format: 'JSONEachRow',
+    // Int64 as numbers: window bounds are epoch milliseconds, well inside 2^53.
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await result.json<Pick<StateRow, 'key' | 'window_start' | 'window_end' | 'aggregate' | 'emitted' | 'emitted_at' | 'through_offset'>>();
+  return rows.map((row) => ({
+    key: row.key,
+    window: { start: row.window_start, end: row.window_end },
+    aggregate: JSON.parse(row.aggregate) as A,
+    emitted: row.emitted === 1,
+    emittedAt: row.emitted_at ?? undefined,
+    throughOffset: BigInt(row.through_offset),
+  }));
+}
