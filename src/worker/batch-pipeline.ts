@@ -86,8 +86,14 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
   }
 
   function retriedFor(batch: PartitionBatch): Retried {
+    // A heartbeat after every step keeps the member in its group through a
+    // long batch (kafkajs only sends one when the interval has passed).
     return (what, work) =>
-      retryWhileOwned(work, {
+      retryWhileOwned(async () => {
+        const result = await work();
+        await batch.heartbeat();
+        return result;
+      }, {
         policy: SINK_BACKOFF,
         owned: () => !batch.isStale(),
         onRetry: async (err, attempt) => {

@@ -1,0 +1,140 @@
+/**
+ * Sustained throughput of one topology worker (decode + windows + raw and
+ * window sinks), beside the native path measured in the same run on the same
+ * topic: ClickHouse's own Kafka table engine (AvroConfluent, through the same
+ * Schema Registry) feeding a MergeTree. Then the memory of window state with
+ * 1,000,000 users in open windows, in process.
+ *
+ *   npm run bench:worker                 # 100,000 events
+ *   EVENTS=300000 USERS=20000 npm run bench:worker
+ *
+ * The topic is filled first, so both consumers read as fast as they can.
+ */
+import { readFile } from 'node:fs/promises';
+import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
+import { loadConfig } from '../src/config.js';
+import { validateEvent } from '../src/ingestion/validate-event.js';
+import { createKafka } from '../src/kafka/client.js';
+import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../src/kafka/publisher.js';
+import { createLogger } from '../src/logger.js';
+import type { TrackedEvent } from '../src/model/event.js';
+import { createRegistry, valueSubject } from '../src/serde/event-schemas.js';
+import { encodeAvroFrame } from '../src/serde/wire-format.js';
+import { activityAggregator } from '../src/stream/aggregates.js';
+import { WindowStore } from '../src/stream/window-store.js';
+import { minutes, seconds, tumbling } from '../src/stream/windows.js';
+import { createClickHouse } from '../src/storage/clickhouse.js';
+import { spawnStreamtrack } from '../testing/processes.js';
+import { schemaVersionType } from '../testing/schemas.js';
+import { startServices } from '../testing/services.js';
+import { isolatedEnv } from '../testing/test-config.js';
+import { waitFor } from '../testing/wait-for.js';
+
+const EVENTS = Number(process.env.EVENTS ?? 100_000);
+const USERS = Number(process.env.USERS ?? 5_000);
+const START = Date.parse('2026-01-01T00:00:00Z');
+
+async function rssMb(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid ?? 'self'}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+async function main() {
+  const services = await startServices();
+  const env = isolatedEnv(services.addresses, { LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
+  const config = loadConfig(env);
+  const logger = createLogger('warn', 'bench');
+  const kafka = createKafka(config.kafka, logger);
+  const clickhouse = createClickHouse(config.clickhouse);
+  const count = async (sql: string) => Number(((await (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<{ n: string }>())[0])?.n ?? 0);
+  try {
+    await runSteps(bootstrapSteps(config, kafka));
+    const registry = createRegistry(config.schemaRegistry.url);
+    const schemaId = await registry.getLatestSchemaId(valueSubject(config.kafka.eventsTopic));
+    const type = schemaVersionType(2);
+
+    // Fill the topic: one hour of traffic in time order.
+    const publisher = createPublisher(kafka, { ...DEFAULT_PUBLISHER_SETTINGS, timeoutMs: 60_000 });
+    for (let i = 0; i < EVENTS; i += 5_000) {
+      const records = [];
+      for (let j = i; j < Math.min(EVENTS, i + 5_000); j++) {
+        const body = { user_id: `user_${j % USERS}`, action: ['view', 'click', 'buy'][j % 3], timestamp: START + Math.floor((j / EVENTS) * 3_600_000), properties: { amount: j % 100 } };
+        const result = validateEvent(body, type, START + 3_600_000);
+        if (!result.ok) throw new Error(JSON.stringify(result.errors));
+        records.push({ key: result.value.user_id, value: encodeAvroFrame(schemaId, type, result.value) });
+      }
+      await publisher.publish(config.kafka.eventsTopic, records);
+    }
+    await publisher.close();
+
+    // Native path: ClickHouse's Kafka engine -> materialized view -> MergeTree.
+    const nativeStarted = performance.now();
+    await clickhouse.command({
+      query: `CREATE TABLE native_queue (event_id String, user_id String, action String, timestamp Int64)
+              ENGINE = Kafka SETTINGS kafka_broker_list = '${config.kafka.brokers.join(',')}', kafka_topic_list = '${config.kafka.eventsTopic}',
+              kafka_group_name = '${config.kafka.consumerGroup}-native', kafka_format = 'AvroConfluent',
+              format_avro_schema_registry_url = '${config.schemaRegistry.url}', kafka_num_consumers = 1`,
+    });
+    await clickhouse.command({ query: 'CREATE TABLE native_events (event_id String, user_id String, action String, timestamp Int64) ENGINE = MergeTree ORDER BY (user_id, timestamp)' });
+    await clickhouse.command({ query: 'CREATE MATERIALIZED VIEW native_mv TO native_events AS SELECT * FROM native_queue' });
+    await waitFor(async () => ((await count('SELECT count() AS n FROM native_events')) >= EVENTS ? true : undefined), {
+      timeoutMs: 600_000,
+      intervalMs: 200,
+      what: 'the Kafka engine to consume every event',
+    });
+    const nativeSeconds = (performance.now() - nativeStarted) / 1000;
+    await clickhouse.command({ query: 'DROP TABLE native_mv' });
+    await clickhouse.command({ query: 'DROP TABLE native_queue' });
+
+    // One StreamTrack worker over the same topic.
+    const worker = spawnStreamtrack('worker', env);
+    let peakRss = 0;
+    const sampler = setInterval(() => void rssMb(worker.child.pid).then((mb) => (peakRss = Math.max(peakRss, mb || 0))), 200);
+    const workerStarted = performance.now();
+    await waitFor(async () => ((await count('SELECT count() AS n FROM events')) >= EVENTS ? true : undefined), {
+      timeoutMs: 900_000,
+      intervalMs: 200,
+      what: `the worker to store every event\n${worker.output()}`,
+    });
+    const workerSeconds = (performance.now() - workerStarted) / 1000;
+    clearInterval(sampler);
+    const windows = await count('SELECT count() AS n FROM agg_user_activity_1m FINAL');
+    await worker.stop();
+
+    // Window state of 1,000,000 users, in process.
+    const store = new WindowStore<TrackedEvent, ReturnType<ReturnType<typeof activityAggregator>['init']>>({
+      spec: tumbling(minutes(1)),
+      graceMs: seconds(30),
+      emit: { kind: 'rolling', everyMs: seconds(10) },
+      late: 'drop',
+      key: (e) => e.user_id,
+      time: (e) => e.timestamp,
+      aggregator: activityAggregator({ numericProperties: ['amount'] }),
+    });
+    global.gc?.();
+    const rssBefore = await rssMb(undefined);
+    const users = 1_000_000;
+    for (let i = 0; i < users; i++) {
+      store.add(
+        { event_id: '', project_id: 'default', user_id: `user_${i}`, action: 'view', timestamp: START + (i % 50_000), sent_at: null, received_at: START, session_id: null, properties: { amount: 1 }, context: null, warnings: [] },
+        BigInt(i),
+      );
+    }
+    const rssWith = await rssMb(undefined);
+
+    console.log(`\nOne worker vs ClickHouse's Kafka engine, ${EVENTS} events over ${USERS} users, ${config.kafka.eventsPartitions} partitions`);
+    console.log(`native Kafka engine -> MergeTree (baseline)   ${(EVENTS / nativeSeconds).toFixed(0).padStart(8)} events/s  (${nativeSeconds.toFixed(1)} s)`);
+    console.log(`StreamTrack worker (decode, windows, sinks)   ${(EVENTS / workerSeconds).toFixed(0).padStart(8)} events/s  (${workerSeconds.toFixed(1)} s, ${windows} minute windows)`);
+    console.log(`ratio worker : native                          ${(nativeSeconds / workerSeconds).toFixed(2)}`);
+    console.log(`worker peak RSS                                ${peakRss.toFixed(0)} MB`);
+    console.log(`1,000,000 users in open windows (in process)   ${store.stats().openWindows} windows, RSS +${(rssWith - rssBefore).toFixed(0)} MB`);
+  } finally {
+    await clickhouse.close();
+    await services.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
