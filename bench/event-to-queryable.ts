@@ -11,9 +11,8 @@
  *
  * Services: from the environment, else Testcontainers, else scripts/services.sh.
  */
-import { readFile } from 'node:fs/promises';
 import { startServices } from '../testing/services.js';
-import { freePort, spawnStreamtrack } from '../testing/processes.js';
+import { freePort, rssMb, spawnStreamtrack } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { testKafka } from '../testing/kafka.js';
 import { acceptedIds } from '../testing/track-client.js';
@@ -23,13 +22,6 @@ import { formatRow } from './stats.js';
 const EVENTS = Number(process.env.EVENTS ?? 200);
 const RATE = Number(process.env.RATE ?? 50);
 const POLL_MS = 10;
-
-async function rssMb(pid: number | undefined): Promise<string> {
-  if (pid === undefined) return 'n/a';
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return `${(kb / 1024).toFixed(0)} MB`;
-}
 
 async function main() {
   const services = await startServices();
@@ -123,7 +115,7 @@ async function main() {
     console.log(formatRow('POST /track acknowledged (baseline)', ackMs));
     console.log(formatRow('readable on Kafka (baseline)', onKafkaMs));
     console.log(formatRow('listed by GET /activities', queryableMs));
-    console.log(`RSS after the run: api ${await rssMb(api.child.pid)}, worker ${await rssMb(worker.child.pid)}`);
+    console.log(`RSS after the run: api ${(await rssMb(api.child.pid)).toFixed(0)} MB, worker ${(await rssMb(worker.child.pid)).toFixed(0)} MB`);
   } finally {
     await consumer.disconnect();
     await Promise.all([api.stop(), worker.stop()]);

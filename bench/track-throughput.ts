@@ -13,10 +13,9 @@
  *
  * Both processes share this machine's cores: the figures are a floor.
  */
-import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { startServices } from '../testing/services.js';
-import { freePort, spawnTypeScript } from '../testing/processes.js';
+import { freePort, rssMb, spawnTypeScript } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
@@ -25,11 +24,6 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 
 function event(i: number) {
   return { user_id: `user_${i % 10_000}`, action: 'bench', properties: { plan: 'pro', i, ok: true } };
-}
-
-async function rssMb(pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
 }
 
 async function load(url: string, body: (i: number) => string, expectStatus: number) {

@@ -10,7 +10,6 @@
  *
  * The topic is filled first, so both consumers read as fast as they can.
  */
-import { readFile } from 'node:fs/promises';
 import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { validateEvent } from '../src/ingestion/validate-event.js';
@@ -24,7 +23,7 @@ import { activityAggregator } from '../src/stream/aggregates.js';
 import { WindowStore } from '../src/stream/window-store.js';
 import { minutes, seconds, tumbling } from '../src/stream/windows.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
-import { spawnStreamtrack } from '../testing/processes.js';
+import { rssMb, spawnStreamtrack } from '../testing/processes.js';
 import { schemaVersionType } from '../testing/schemas.js';
 import { startServices } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
@@ -33,11 +32,6 @@ import { waitFor } from '../testing/wait-for.js';
 const EVENTS = Number(process.env.EVENTS ?? 100_000);
 const USERS = Number(process.env.USERS ?? 5_000);
 const START = Date.parse('2026-01-01T00:00:00Z');
-
-async function rssMb(pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid ?? 'self'}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
 
 async function main() {
   const services = await startServices();
@@ -112,7 +106,7 @@ async function main() {
       aggregator: activityAggregator({ numericProperties: ['amount'] }),
     });
     global.gc?.();
-    const rssBefore = await rssMb(undefined);
+    const rssBefore = await rssMb();
     const users = 1_000_000;
     for (let i = 0; i < users; i++) {
       store.add(
@@ -120,7 +114,7 @@ async function main() {
         BigInt(i),
       );
     }
-    const rssWith = await rssMb(undefined);
+    const rssWith = await rssMb();
 
     console.log(`\nOne worker vs ClickHouse's Kafka engine, ${EVENTS} events over ${USERS} users, ${config.kafka.eventsPartitions} partitions`);
     console.log(`native Kafka engine -> MergeTree (baseline)   ${(EVENTS / nativeSeconds).toFixed(0).padStart(8)} events/s  (${nativeSeconds.toFixed(1)} s)`);

@@ -5,17 +5,12 @@
  * ClickHouse is back everything lands, exactly once. Runs against a
  * ClickHouse engine of its own, which it stops and restarts.
  */
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunPrivate, privateService, type PrivateService } from '../testing/private-service.js';
 import { testKafka } from '../testing/kafka.js';
+import { rssMb } from '../testing/processes.js';
 import { Stack, flush, traffic, verify } from '../testing/stack.js';
 import { waitFor } from '../testing/wait-for.js';
-
-async function rssMb(pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
-}
 
 /** Records in the topic not yet committed by the group. */
 async function lag(stack: Stack): Promise<number> {

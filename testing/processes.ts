@@ -3,6 +3,7 @@
  * processes with their own environment, output kept for failure reports.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { REPO_ROOT } from './services.js';
 
@@ -50,4 +51,10 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Resident memory of a process (this one without a pid), in MB; NaN once it is gone. */
+export async function rssMb(pid?: number): Promise<number> {
+  const status = await readFile(`/proc/${pid ?? 'self'}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
 }

@@ -48,19 +48,29 @@ function activityValues(aggregate: ActivityAggregate): ActivityValues {
   };
 }
 
-type StoredActivity = Omit<ActivityChangeRow, 'sign' | 'topology' | 'window_start' | 'window_end' | 'first_event_at' | 'last_event_at'> & {
+/** A stored minute result, times as epoch-millisecond strings (exact, unlike ISO text round trips). */
+interface StoredActivity {
+  project_id: string;
+  user_id: string;
   start_ms: string;
-  end_ms: string;
+  revision: number;
+  is_final: 0 | 1;
+  events: number;
+  actions: Record<string, number>;
   first_ms: string;
   last_ms: string;
-};
+  numeric_count: Record<string, number>;
+  numeric_sum: Record<string, number>;
+  numeric_min: Record<string, number>;
+  numeric_max: Record<string, number>;
+}
 
 /** The stored revision of each window the results are about, keyed `project/user/start`. */
 async function storedActivity(client: ClickHouseClient, results: WindowResult<ActivityAggregate>[]): Promise<Map<string, StoredActivity>> {
   const keys = results.map((r) => ({ ...splitUserKey(r.key), start: r.window.start }));
   const result = await client.query({
     query: `SELECT project_id, user_id, toString(toUnixTimestamp64Milli(window_start)) AS start_ms,
-                   toString(toUnixTimestamp64Milli(window_end)) AS end_ms, revision, is_final, events, actions,
+                   revision, is_final, events, actions,
                    toString(toUnixTimestamp64Milli(first_event_at)) AS first_ms,
                    toString(toUnixTimestamp64Milli(last_event_at)) AS last_ms,
                    numeric_count, numeric_sum, numeric_min, numeric_max
@@ -73,6 +83,8 @@ async function storedActivity(client: ClickHouseClient, results: WindowResult<Ac
       starts: [...new Set(keys.map((k) => toDateTime64(k.start)))],
     },
     format: 'JSONEachRow',
+    // Counts as JSON numbers (they are far below 2^53), as the types say.
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   const rows = await result.json<StoredActivity>();
   return new Map(rows.map((row) => [`${row.project_id}/${row.user_id}/${row.start_ms}`, row]));
@@ -99,19 +111,22 @@ export async function writeActivityResults(
     if (previous) {
       rows.push({
         ...base,
-        ...previous,
+        revision: previous.revision,
+        is_final: previous.is_final,
+        events: previous.events,
+        actions: previous.actions,
         first_event_at: toDateTime64(Number(previous.first_ms)),
         last_event_at: toDateTime64(Number(previous.last_ms)),
+        numeric_count: previous.numeric_count,
+        numeric_sum: previous.numeric_sum,
+        numeric_min: previous.numeric_min,
+        numeric_max: previous.numeric_max,
         sign: -1,
       });
     }
     rows.push({ ...base, ...activityValues(result.aggregate), revision: result.revision, is_final: result.kind === 'final' ? 1 : 0, sign: 1 });
   }
-  if (rows.length > 0) {
-    // Only the columns of the table: the stored row carried lookup helpers.
-    const values = rows.map(({ start_ms: _s, end_ms: _e, first_ms: _f, last_ms: _l, ...row }: ActivityChangeRow & Partial<StoredActivity>) => row);
-    await client.insert({ table: 'agg_user_activity_changes', values, format: 'JSONEachRow' });
-  }
+  if (rows.length > 0) await client.insert({ table: 'agg_user_activity_changes', values: rows, format: 'JSONEachRow' });
   return rows.filter((r) => r.sign === 1).length;
 }
 

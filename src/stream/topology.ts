@@ -37,7 +37,6 @@ export interface WindowedTopology<A> {
   sink: string;
 }
 
-export const finalOnly = (): EmitPolicy => ({ kind: 'final' });
 export const rolling = (everyMs: Millis): EmitPolicy => ({ kind: 'rolling', everyMs });
 
 const SEPARATOR = '\u001f';
