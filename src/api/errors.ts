@@ -3,6 +3,7 @@
  * `{ "error": { "code", "message", "details"? } }`, where details name each
  * offending field and why.
  */
+import { ClickHouseError } from '@clickhouse/client';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { FieldError } from '../ingestion/validate-event.js';
@@ -35,10 +36,26 @@ export function errorBody(error: ApiError): ErrorBody {
   };
 }
 
+/** ClickHouse refusing a query over its limits, or not answering, in the API's terms. */
+function fromClickHouse(err: Error): ApiError | undefined {
+  if (err instanceof ClickHouseError) {
+    if (err.code === '159') return new ApiError(504, 'query_timeout', 'the query took longer than allowed; narrow the range or the filters');
+    if (err.code === '158' || err.code === '307') {
+      return new ApiError(422, 'query_too_large', 'the query would read more rows than allowed; narrow the range or the filters');
+    }
+    return undefined;
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || /timeout/i.test(err.message)) {
+    return new ApiError(503, 'clickhouse_unavailable', `ClickHouse unavailable: ${err.message}`, undefined, 5);
+  }
+  return undefined;
+}
+
 export function createErrorHandler(logger: Logger) {
   return (err: Error, c: Context) => {
     const error =
-      err instanceof ApiError ? err : new ApiError(500, 'internal_error', 'internal error; see the server log');
+      err instanceof ApiError ? err : (fromClickHouse(err) ?? new ApiError(500, 'internal_error', 'internal error; see the server log'));
     // A dependency being down (503) is expected operation, a 500 is a bug.
     if (error.status === 500) logger.error({ err, path: c.req.path }, 'request failed');
     else if (error.status >= 500) logger.warn({ code: error.code, reason: error.message, path: c.req.path }, 'dependency unavailable');

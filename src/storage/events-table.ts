@@ -99,14 +99,14 @@ export async function storedEventPositions(client: ClickHouseClient, ids: string
   return new Map((await result.json<{ id: string; position: string }>()).map((row) => [row.id, row.position]));
 }
 
-const STORED_EVENT_COLUMNS = `
+export const STORED_EVENT_COLUMNS = `
   toString(event_id) AS event_id, project_id, user_id, action, timestamp, sent_at, received_at, session_id,
   properties, context_ip, context_user_agent, context_locale, context_library_name, context_library_version,
   context_page_url, warnings`;
 
-type StoredRow = Omit<EventRow, 'properties' | 'schema_id' | 'kafka_partition' | 'kafka_offset'> & { properties: string };
+export type StoredRow = Omit<EventRow, 'properties' | 'schema_id' | 'kafka_partition' | 'kafka_offset'> & { properties: string };
 
-function toStoredEvent(row: StoredRow): StoredEvent {
+export function toStoredEvent(row: StoredRow): StoredEvent {
   const hasContext = [row.context_ip, row.context_user_agent, row.context_locale, row.context_library_name, row.context_page_url].some(
     (v) => v !== null,
   );
@@ -132,16 +132,4 @@ function toStoredEvent(row: StoredRow): StoredEvent {
       : null,
     warnings: row.warnings,
   };
-}
-
-export async function latestEvents(client: ClickHouseClient, limit: number): Promise<StoredEvent[]> {
-  const result = await client.query({
-    query: `SELECT ${STORED_EVENT_COLUMNS}
-            FROM events
-            ORDER BY timestamp DESC, event_id DESC
-            LIMIT {limit:UInt32}`,
-    query_params: { limit },
-    format: 'JSONEachRow',
-  });
-  return (await result.json<StoredRow>()).map(toStoredEvent);
 }
