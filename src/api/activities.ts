@@ -13,7 +13,7 @@ import type { FieldError } from '../ingestion/validate-event.js';
 import type { StoredEvent } from '../storage/events-table.js';
 import { storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter, type Keyset } from '../storage/activity-query.js';
-import { ApiError } from './errors.js';
+import { checkParameterNames, invalidParameters, parseTimeParam } from './params.js';
 
 export const ACTIVITIES_LIMIT = { default: 100, max: 1_000 } as const;
 const MAX_VALUES = 100;
@@ -24,7 +24,6 @@ const SINGLE = new Set(['from', 'to', 'session_id', 'order', 'limit', 'cursor', 
 const MULTI = new Set(['user_id', 'action', 'wait_for']);
 const PROPERTY = /^properties\.([A-Za-z0-9_.$-]{1,128})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 export interface ActivitiesPage {
   events: StoredEvent[];
@@ -36,10 +35,6 @@ export interface ActivitiesPage {
 
 interface ParsedCursor extends Keyset {
   order: 'asc' | 'desc';
-}
-
-function invalid(errors: FieldError[]): never {
-  throw new ApiError(400, 'invalid_parameter', 'a query parameter is not valid; see details', errors);
 }
 
 function encodeCursor(keyset: Keyset, order: 'asc' | 'desc'): string {
@@ -58,25 +53,18 @@ function decodeCursor(raw: string): ParsedCursor | undefined {
   return undefined;
 }
 
-function parseTime(field: string, raw: string, errors: FieldError[]): number | undefined {
-  const ms = /^\d+$/.test(raw) ? Number(raw) : ISO_DATE_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (Number.isSafeInteger(ms)) return ms;
-  errors.push({ field, expected: 'ISO-8601 date-time with a time zone, or epoch milliseconds', problem: `got "${raw}"` });
-  return undefined;
-}
-
 function parseQuery(queries: Record<string, string[]>) {
   const errors: FieldError[] = [];
   const one = (name: string): string | undefined => queries[name]?.[0];
   const properties: ActivityFilter['properties'] = [];
+  const others: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(queries)) {
     const property = PROPERTY.exec(name);
     if (property) properties.push({ name: property[1]!, value: values[0]! });
-    else if (!SINGLE.has(name) && !MULTI.has(name)) {
-      errors.push({ field: name, problem: `is not a known parameter; allowed: ${[...SINGLE, ...MULTI].join(', ')}, properties.<name>` });
-    } else if (SINGLE.has(name) && values.length > 1) errors.push({ field: name, problem: 'may be given once' });
-    else if (MULTI.has(name) && values.length > MAX_VALUES) errors.push({ field: name, problem: `at most ${MAX_VALUES} values` });
+    else others[name] = values;
+    if (MULTI.has(name) && values.length > MAX_VALUES) errors.push({ field: name, problem: `at most ${MAX_VALUES} values` });
   }
+  checkParameterNames(others, SINGLE, errors, MULTI);
   if (properties.length > MAX_PROPERTY_FILTERS) errors.push({ field: 'properties', problem: `at most ${MAX_PROPERTY_FILTERS} property filters` });
 
   const order = one('order') ?? 'desc';
@@ -86,8 +74,8 @@ function parseQuery(queries: Record<string, string[]>) {
   if (rawLimit !== undefined && (!/^\d+$/.test(rawLimit) || limit < 1 || limit > ACTIVITIES_LIMIT.max)) {
     errors.push({ field: 'limit', expected: `integer 1..${ACTIVITIES_LIMIT.max}`, problem: `got "${rawLimit}"` });
   }
-  const from = one('from') === undefined ? undefined : parseTime('from', one('from')!, errors);
-  const to = one('to') === undefined ? undefined : parseTime('to', one('to')!, errors);
+  const from = one('from') === undefined ? undefined : parseTimeParam('from', one('from')!, errors);
+  const to = one('to') === undefined ? undefined : parseTimeParam('to', one('to')!, errors);
   if (from !== undefined && to !== undefined && from >= to) errors.push({ field: 'to', problem: 'must be after from' });
   let cursor: ParsedCursor | undefined;
   const rawCursor = one('cursor');
@@ -103,7 +91,7 @@ function parseQuery(queries: Record<string, string[]>) {
   if (rawWait !== undefined && (!/^\d+$/.test(rawWait) || waitMs > MAX_WAIT_MS)) {
     errors.push({ field: 'wait_ms', expected: `integer 0..${MAX_WAIT_MS}`, problem: `got "${rawWait}"` });
   }
-  if (errors.length > 0) invalid(errors);
+  if (errors.length > 0) invalidParameters(errors);
 
   const filter: ActivityFilter = {
     userIds: queries.user_id ?? [],

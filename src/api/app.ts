@@ -13,6 +13,7 @@ import type { SchemaCatalog } from '../serde/event-schemas.js';
 import { createActivitiesRoutes } from './activities.js';
 import { ApiError, createErrorHandler } from './errors.js';
 import { createHealthRoutes, type DependencyCheck } from './health.js';
+import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
 
 export interface ApiDeps {
@@ -32,10 +33,11 @@ export function trackLimits(api: Config['api']): TrackLimits {
   };
 }
 
-export function createApp(config: Pick<Config, 'api' | 'kafka'>, deps: ApiDeps) {
+export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, deps: ApiDeps) {
   const app = new Hono()
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route('/activities', createActivitiesRoutes(deps.clickhouse))
+    .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs))
     .route('/', createHealthRoutes(deps.readinessChecks));
   app.notFound(() => {
     throw new ApiError(404, 'not_found', 'no such route');
