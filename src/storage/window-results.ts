@@ -153,12 +153,9 @@ export async function writeSessionResults(client: ClickHouseClient, topology: st
   });
 }
 
-export async function recordLateEvents(client: ClickHouseClient, topology: string, late: LateEvent<TrackedEvent>[]): Promise<void> {
-  if (late.length === 0) return;
-  await client.insert({
-    table: 'late_events',
-    format: 'JSONEachRow',
-    values: late.map(({ key, window, event, lateByMs, corrected }) => ({
+export async function recordLateEvents(client: ClickHouseClient, entries: Array<{ topology: string; late: LateEvent<TrackedEvent>[] }>): Promise<void> {
+  const values = entries.flatMap(({ topology, late }) =>
+    late.map(({ key, window, event, lateByMs, corrected }) => ({
       topology,
       ...splitUserKey(key),
       window_start: toDateTime64(window.start),
@@ -167,7 +164,8 @@ export async function recordLateEvents(client: ClickHouseClient, topology: strin
       late_by_ms: lateByMs,
       corrected: corrected ? 1 : 0,
     })),
-  });
+  );
+  if (values.length > 0) await client.insert({ table: 'late_events', format: 'JSONEachRow', values });
 }
 
 export interface WatermarkRow {

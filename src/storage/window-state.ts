@@ -17,41 +17,43 @@ interface StateRow {
 }
 
 /**
- * One insert (so all or nothing) for the partition's changes; `version` is
- * the offset after the batch, which only grows within a partition.
+ * One insert (so all or nothing) for the partition's changes in every
+ * topology; `version` is the offset after the batch, which only grows within
+ * a partition.
  */
-export async function writeCheckpoint<A>(
+export async function writeCheckpoints<A>(
   client: ClickHouseClient,
-  topology: string,
   partition: number,
-  checkpoint: Checkpoint<A>,
+  checkpoints: Array<{ topology: string; checkpoint: Checkpoint<A> }>,
   version: bigint,
 ): Promise<void> {
-  const base = { topology, partition, version: version.toString() };
-  const values: StateRow[] = [
-    ...checkpoint.open.map((w) => ({
-      ...base,
-      key: w.key,
-      window_start: w.window.start,
-      window_end: w.window.end,
-      aggregate: JSON.stringify(w.aggregate),
-      emitted: w.emitted ? 1 : 0,
-      emitted_at: w.emittedAt ?? null,
-      through_offset: w.throughOffset.toString(),
-      is_deleted: 0,
-    })),
-    ...checkpoint.gone.map((g) => ({
-      ...base,
-      key: g.key,
-      window_start: g.start,
-      window_end: g.start,
-      aggregate: '',
-      emitted: 0,
-      emitted_at: null,
-      through_offset: '0',
-      is_deleted: 1,
-    })),
-  ];
+  const values: StateRow[] = checkpoints.flatMap(({ topology, checkpoint }) => {
+    const base = { topology, partition, version: version.toString() };
+    return [
+      ...checkpoint.open.map((w) => ({
+        ...base,
+        key: w.key,
+        window_start: w.window.start,
+        window_end: w.window.end,
+        aggregate: JSON.stringify(w.aggregate),
+        emitted: w.emitted ? 1 : 0,
+        emitted_at: w.emittedAt ?? null,
+        through_offset: w.throughOffset.toString(),
+        is_deleted: 0,
+      })),
+      ...checkpoint.gone.map((g) => ({
+        ...base,
+        key: g.key,
+        window_start: g.start,
+        window_end: g.start,
+        aggregate: '',
+        emitted: 0,
+        emitted_at: null,
+        through_offset: '0',
+        is_deleted: 1,
+      })),
+    ];
+  });
   if (values.length > 0) await client.insert({ table: 'window_state', values, format: 'JSONEachRow' });
 }
 
