@@ -66,12 +66,18 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
   }
   const windows = deps.topologies.map((topology) => new PartitionedWindows(topology));
   let resumed = new Map<number, Promise<bigint>>();
+  /** The group's committed positions, read once per assignment for all its partitions. */
+  let committed: Promise<CommittedPosition[]> | undefined;
 
   /** Once per assignment and partition: checkpointed windows, committed watermarks, where replays end. */
   function resume(partition: number): Promise<bigint> {
     let done = resumed.get(partition);
     if (!done) {
-      done = deps.committed().then(async (positions) => {
+      committed ??= deps.committed().catch((error: unknown) => {
+        committed = undefined;
+        throw error;
+      });
+      done = committed.then(async (positions) => {
         const state = parseResumeState(positions.find((p) => p.partition === partition)?.metadata ?? null);
         for (const w of windows) {
           const saved = await loadCheckpoint<ActivityAggregate>(deps.clickhouse, w.topology.name, partition);
@@ -145,6 +151,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     onAssignment() {
       for (const w of windows) w.reset();
       resumed = new Map();
+      committed = undefined;
     },
     process(batch: PartitionBatch): Observable<CommitPoint> {
       const retried = retriedFor(batch);
