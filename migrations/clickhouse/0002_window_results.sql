@@ -63,8 +63,8 @@ SELECT topology, project_id, user_id, window_start, window_end, revision, is_fin
 FROM agg_user_activity_changes
 WHERE sign = 1;
 
--- Hour and day rollups: signed sums of the changes. first/last and min/max
--- only ever widen as a window grows, so min/max over every revision is exact.
+-- Hour rollup: signed sums of the changes. first/last and min/max only ever
+-- widen as a window grows, so min/max over every revision is exact.
 CREATE TABLE IF NOT EXISTS agg_user_activity_1h
 (
     project_id LowCardinality(String),
@@ -114,17 +114,18 @@ ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (project_id, user_id, day);
 
+-- Days roll up from the hours (the signs are already summed there).
 CREATE MATERIALIZED VIEW IF NOT EXISTS agg_user_activity_1d_mv TO agg_user_activity_1d AS
-SELECT project_id, user_id, toDate(window_start) AS day,
-       sum(toInt64(events) * sign) AS events,
-       sumMap(mapApply((k, v) -> (k, toInt64(v) * sign), actions)) AS actions,
+SELECT project_id, user_id, toDate(hour) AS day,
+       sum(events) AS events,
+       sumMap(actions) AS actions,
        min(first_event_at) AS first_event_at,
        max(last_event_at) AS last_event_at,
-       sumMap(mapApply((k, v) -> (k, toInt64(v) * sign), numeric_count)) AS numeric_count,
-       sumMap(mapApply((k, v) -> (k, v * sign), numeric_sum)) AS numeric_sum,
+       sumMap(numeric_count) AS numeric_count,
+       sumMap(numeric_sum) AS numeric_sum,
        minMap(numeric_min) AS numeric_min,
        maxMap(numeric_max) AS numeric_max
-FROM agg_user_activity_changes
+FROM agg_user_activity_1h
 GROUP BY project_id, user_id, day;
 
 -- Per-user sessions (inactivity gap): the latest revision of each session;
