@@ -11,6 +11,7 @@ export function summarize(samples: number[]) {
     n: sorted.length,
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
+    p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
     max: sorted[sorted.length - 1] ?? Number.NaN,
   };
@@ -19,5 +20,5 @@ export function summarize(samples: number[]) {
 export function formatRow(name: string, samples: number[]): string {
   const s = summarize(samples);
   const ms = (v: number) => `${v.toFixed(1)} ms`.padStart(10);
-  return `${name.padEnd(34)} n=${String(s.n).padEnd(5)} p50 ${ms(s.p50)}  p90 ${ms(s.p90)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`;
+  return `${name.padEnd(34)} n=${String(s.n).padEnd(5)} p50 ${ms(s.p50)}  p90 ${ms(s.p90)}  p95 ${ms(s.p95)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`;
 }

@@ -77,11 +77,15 @@ CREATE TABLE IF NOT EXISTS agg_user_activity_1h
     numeric_count SimpleAggregateFunction(sumMap, Map(String, Int64)),
     numeric_sum SimpleAggregateFunction(sumMap, Map(String, Float64)),
     numeric_min SimpleAggregateFunction(minMap, Map(String, Float64)),
-    numeric_max SimpleAggregateFunction(maxMap, Map(String, Float64))
+    numeric_max SimpleAggregateFunction(maxMap, Map(String, Float64)),
+    -- The overview reads one time range across all users: ordered by hour,
+    -- it reads that range, not the table.
+    PROJECTION by_hour (SELECT * ORDER BY project_id, hour, user_id)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(hour)
-ORDER BY (project_id, user_id, hour);
+ORDER BY (project_id, user_id, hour)
+SETTINGS deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS agg_user_activity_1h_mv TO agg_user_activity_1h AS
 SELECT project_id, user_id, toStartOfHour(window_start) AS hour,

@@ -57,14 +57,30 @@ export function connectOnce(connect: () => Promise<unknown>): () => Promise<void
   };
 }
 
-/** Creates the topic if it is missing; an existing topic is left as it is. */
-export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+/**
+ * Creates the topic if it is missing; an existing topic is left as it is.
+ * Several processes may start at once (API, workers, init), and a broker that
+ * has just started may not know a new topic's leaders yet: losing the race to
+ * create it is fine once its metadata answers, and retriable errors are
+ * retried for a while.
+ */
+export async function ensureTopic(kafka: Kafka, topic: string, partitions: number, attempts = 6): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    // Checked first because kafkajs logs an existing topic as a creation error.
-    if ((await admin.listTopics()).includes(topic)) return;
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Checked first because kafkajs logs an existing topic as a creation error.
+        if ((await admin.listTopics()).includes(topic)) return;
+        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        return;
+      } catch (error) {
+        const known = await admin.fetchTopicMetadata({ topics: [topic] }).then(() => true, () => false);
+        if (known) return;
+        if (!(error as { retriable?: boolean }).retriable || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
