@@ -9,7 +9,7 @@
  */
 import { Hono } from 'hono';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { FieldError } from '../ingestion/validate-event.js';
+import { isUuid, type FieldError } from '../ingestion/validate-event.js';
 import type { StoredEvent } from '../storage/events-table.js';
 import { storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter, type Keyset } from '../storage/activity-query.js';
@@ -23,7 +23,6 @@ const WAIT_POLL_MS = 50;
 const SINGLE = new Set(['from', 'to', 'session_id', 'order', 'limit', 'cursor', 'wait_ms']);
 const MULTI = new Set(['user_id', 'action', 'wait_for']);
 const PROPERTY = /^properties\.([A-Za-z0-9_.$-]{1,128})$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ActivitiesPage {
   events: StoredEvent[];
@@ -44,7 +43,7 @@ function encodeCursor(keyset: Keyset, order: 'asc' | 'desc'): string {
 function decodeCursor(raw: string): ParsedCursor | undefined {
   try {
     const { t, i, o } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { t: unknown; i: unknown; o: unknown };
-    if (Number.isSafeInteger(t) && typeof i === 'string' && UUID.test(i) && (o === 'asc' || o === 'desc')) {
+    if (Number.isSafeInteger(t) && isUuid(i) && (o === 'asc' || o === 'desc')) {
       return { timestamp: t as number, eventId: i, order: o };
     }
   } catch {
@@ -85,7 +84,7 @@ function parseQuery(queries: Record<string, string[]>) {
     else if (cursor.order !== order) errors.push({ field: 'cursor', problem: `was made for order=${cursor.order}` });
   }
   const waitFor = queries.wait_for ?? [];
-  for (const id of waitFor) if (!UUID.test(id)) errors.push({ field: 'wait_for', expected: 'event_id (UUID)', problem: `got "${id}"` });
+  for (const id of waitFor) if (!isUuid(id)) errors.push({ field: 'wait_for', expected: 'event_id (UUID)', problem: `got "${id}"` });
   const rawWait = one('wait_ms');
   const waitMs = rawWait === undefined ? 5_000 : Number(rawWait);
   if (rawWait !== undefined && (!/^\d+$/.test(rawWait) || waitMs > MAX_WAIT_MS)) {

@@ -1,18 +1,15 @@
 /** Query-parameter checks shared by the read routes: one error shape, one time format. */
-import type { FieldError } from '../ingestion/validate-event.js';
+import { TIME_EXPECTED, parseTime, type FieldError } from '../ingestion/validate-event.js';
 import { ApiError } from './errors.js';
-
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
-export const TIME_EXPECTED = 'ISO-8601 date-time with a time zone, or epoch milliseconds';
 
 export function invalidParameters(errors: FieldError[]): never {
   throw new ApiError(400, 'invalid_parameter', 'a query parameter is not valid; see details', errors);
 }
 
-/** Epoch milliseconds from ISO-8601 with a zone or epoch ms; a problem is added to `errors`. */
+/** Epoch milliseconds from ISO-8601 with a zone or epoch ms (the event's own time format); a problem is added to `errors`. */
 export function parseTimeParam(field: string, raw: string, errors: FieldError[]): number | undefined {
-  const ms = /^\d+$/.test(raw) ? Number(raw) : ISO_DATE_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (Number.isSafeInteger(ms)) return ms;
+  const ms = parseTime(/^\d+$/.test(raw) ? Number(raw) : raw);
+  if (ms !== undefined) return ms;
   errors.push({ field, expected: TIME_EXPECTED, problem: `got "${raw}"` });
   return undefined;
 }

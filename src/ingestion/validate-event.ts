@@ -52,6 +52,11 @@ export const WARNING_FUTURE_CLAMPED = 'timestamp_in_future_clamped';
 
 const SERVER_FIELDS = new Set(['received_at', 'warnings']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const TIME_EXPECTED = 'ISO-8601 date-time with a time zone, or epoch milliseconds';
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
 // ISO-8601 date-time with an explicit zone: a bare local time is ambiguous.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -110,7 +115,7 @@ function copyDefault(value: unknown): unknown {
 }
 
 /** Epoch milliseconds from an ISO-8601 date-time with a zone or from epoch milliseconds. */
-function parseTime(value: unknown): number | undefined {
+export function parseTime(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value === 'string' && ISO_DATE_TIME.test(value)) {
     const ms = Date.parse(value);
@@ -126,7 +131,7 @@ function timeField(body: Record<string, unknown>, field: string, errors: FieldEr
   if (ms === undefined) {
     errors.push({
       field,
-      expected: 'ISO-8601 date-time with a time zone, or epoch milliseconds',
+      expected: TIME_EXPECTED,
       problem: `cannot be read as a time: ${JSON.stringify(value)}`,
     });
   }
@@ -198,7 +203,7 @@ export function validateEvent(
   }
 
   let eventId: string = randomUUID();
-  if (typeof input.event_id === 'string' && UUID.test(input.event_id)) eventId = input.event_id.toLowerCase();
+  if (isUuid(input.event_id)) eventId = input.event_id.toLowerCase();
   else if (input.event_id !== undefined && input.event_id !== null) {
     errors.push({ field: 'event_id', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
   }
