@@ -10,7 +10,6 @@ import { canRunPrivate, privateService, type PrivateService } from '../testing/p
 import { testKafka } from '../testing/kafka.js';
 import { rssMb } from '../testing/processes.js';
 import { Stack, flush, traffic, verify } from '../testing/stack.js';
-import { waitFor } from '../testing/wait-for.js';
 
 /** Records in the topic not yet committed by the group. */
 async function lag(stack: Stack): Promise<number> {
@@ -48,10 +47,7 @@ describe.runIf(canRunPrivate('clickhouse'))('ClickHouse outage', () => {
   it('holds and retries while ClickHouse is down, then stores everything exactly once', async () => {
     const sent = traffic(20_000, 1_000, 30, 17);
     await stack.send(sent.slice(0, 10_000));
-    await waitFor(async () => ((await stack.count('SELECT count() AS n FROM events')) > 1_000 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: 'the workers to be storing',
-    });
+    await stack.waitUntilStoring(1_000);
 
     await clickhouse.stop();
     const rssBefore = await Promise.all(stack.workers.map((w) => rssMb(w.child.pid)));

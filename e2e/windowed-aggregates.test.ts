@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack, flush, traffic, verify } from '../testing/stack.js';
 
 const START_ISO = '2026-01-01T00:00:00Z';
-import { waitFor } from '../testing/wait-for.js';
 
 describe('windowed aggregates, exact against ground truth', () => {
   const stack = new Stack();
@@ -65,10 +64,7 @@ describe('a worker killed with SIGKILL mid-stream', () => {
   it('loses and double-counts nothing once a new worker takes over', async () => {
     const sent = traffic(30_000, 1_000, 30, 11);
     await stack.send(sent.slice(0, 15_000));
-    await waitFor(async () => ((await stack.count('SELECT count() AS n FROM events')) > 2_000 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: 'the workers to be busy',
-    });
+    await stack.waitUntilStoring(2_000);
     await stack.workers[0]!.stop('SIGKILL');
     await stack.send(sent.slice(15_000));
     stack.addWorker();
@@ -85,10 +81,7 @@ describe('a worker stopped with SIGTERM during a batch', () => {
   it('finishes, commits and leaves the group within 25 s, and nothing is lost or double-counted', async () => {
     const sent = traffic(30_000, 1_000, 30, 13);
     await stack.send(sent.slice(0, 15_000));
-    await waitFor(async () => ((await stack.count('SELECT count() AS n FROM events')) > 2_000 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: 'the workers to be busy',
-    });
+    await stack.waitUntilStoring(2_000);
     const stopping = Date.now();
     const code = await stack.workers[0]!.stop('SIGTERM');
     const shutdownSeconds = (Date.now() - stopping) / 1000;

@@ -96,6 +96,14 @@ export class Stack {
     return Number(row?.n ?? 0);
   }
 
+  /** Waits until the workers have stored more than `rows` events: they are mid-stream. */
+  async waitUntilStoring(rows: number) {
+    await waitFor(async () => ((await this.count('SELECT count() AS n FROM events')) > rows ? true : undefined), {
+      timeoutMs: 60_000,
+      what: `more than ${rows} events stored`,
+    });
+  }
+
   async stop() {
     await Promise.all([this.api?.stop(), ...this.workers.map((w) => w.stop())]);
     await this.clickhouse?.close();

@@ -49,21 +49,15 @@ function activityValues(aggregate: ActivityAggregate): ActivityValues {
 }
 
 /** A stored minute result, times as epoch-millisecond strings (exact, unlike ISO text round trips). */
-interface StoredActivity {
+type StoredActivity = Omit<ActivityValues, 'first_event_at' | 'last_event_at'> & {
   project_id: string;
   user_id: string;
   start_ms: string;
   revision: number;
   is_final: 0 | 1;
-  events: number;
-  actions: Record<string, number>;
   first_ms: string;
   last_ms: string;
-  numeric_count: Record<string, number>;
-  numeric_sum: Record<string, number>;
-  numeric_min: Record<string, number>;
-  numeric_max: Record<string, number>;
-}
+};
 
 /** The stored revision of each window the results are about, keyed `project/user/start`. */
 async function storedActivity(client: ClickHouseClient, results: WindowResult<ActivityAggregate>[]): Promise<Map<string, StoredActivity>> {
