@@ -138,7 +138,7 @@ describe('accepted events', () => {
       refused: 1,
       results: [
         { index: 0, status: 'accepted', schema_id: v2Id },
-        { index: 1, status: 'refused', errors: [{ field: 'action', expected: 'string', problem: 'must not be empty' }] },
+        { index: 1, status: 'refused', errors: [{ field: 'action', code: 'empty', expected: 'string', problem: 'must not be empty' }] },
         { index: 2, status: 'accepted', schema_id: v2Id },
       ],
     });

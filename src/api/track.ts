@@ -10,7 +10,7 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BodyError, parseJsonBody, parseNdjsonBody, type BodyItem, type BodyLimits } from '../ingestion/parse-body.js';
-import { validateEvent, type EventLimits, type EventRecord, type FieldError } from '../ingestion/validate-event.js';
+import { validateEvent, type EventLimits, type EventRecord, type EventError } from '../ingestion/validate-event.js';
 import { PublishUnavailableError, type Publisher } from '../kafka/publisher.js';
 import {
   SchemaUnavailableError,
@@ -45,7 +45,7 @@ export interface TrackDeps {
 
 export type EventResult =
   | { index: number; status: 'accepted'; event_id: string; partition: number; offset: string; schema_id: number; warnings?: string[] }
-  | { index: number; status: 'refused'; errors: FieldError[] };
+  | { index: number; status: 'refused'; errors: EventError[] };
 
 export interface TrackResponse {
   accepted: number;
@@ -57,7 +57,7 @@ export interface TrackResponse {
 
 const RETRY_AFTER_SECONDS = 5;
 
-type Prepared = { ok: true; record: EventRecord; schema: EventSchema } | { ok: false; errors: FieldError[] };
+type Prepared = { ok: true; record: EventRecord; schema: EventSchema } | { ok: false; errors: EventError[] };
 
 function unavailable(error: SchemaUnavailableError | PublishUnavailableError): ApiError {
   const code = error instanceof SchemaUnavailableError ? 'schema_registry_unavailable' : 'kafka_unavailable';

@@ -55,7 +55,7 @@ describe('parseJsonBody', () => {
     const big = `{"p":"${'x'.repeat(120)}"}`;
     expect(parseJsonBody(bytes(`[{"a":1},${big}]`), LIMITS).items).toEqual([
       { value: { a: 1 } },
-      { errors: [{ field: '$', problem: 'event is 128 bytes, at most 100 allowed' }] },
+      { errors: [{ field: '$', code: 'event_too_large', problem: 'event is 128 bytes, at most 100 allowed' }] },
     ]);
     expect(bodyError(() => parseJsonBody(bytes(big), LIMITS))).toMatchObject({ status: 413, code: 'event_too_large' });
   });
@@ -67,7 +67,7 @@ describe('parseNdjsonBody', () => {
       single: false,
       items: [
         { value: { a: 1 } },
-        { errors: [{ field: '$', problem: expect.stringMatching(/^line 3 is not valid JSON/) }] },
+        { errors: [{ field: '$', code: 'invalid_json', problem: expect.stringMatching(/^line 3 is not valid JSON/) }] },
         { value: { a: 3 } },
       ],
     });

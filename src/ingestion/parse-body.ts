@@ -5,7 +5,7 @@
  * problems with one event (an NDJSON line that is not JSON, an event over the
  * size limit) become that event's errors, so the rest of the batch goes on.
  */
-import type { FieldError } from './validate-event.js';
+import type { EventError } from './validate-event.js';
 import { jsonType } from './validate-event.js';
 
 export interface BodyLimits {
@@ -13,7 +13,7 @@ export interface BodyLimits {
   maxBatchEvents: number;
 }
 
-export type BodyItem = { value: unknown } | { errors: FieldError[] };
+export type BodyItem = { value: unknown } | { errors: EventError[] };
 
 export interface ParsedBody {
   /** The body was one event (not a batch): its refusal is the request's. */
@@ -42,8 +42,8 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-function tooLarge(bytes: number, limits: BodyLimits): FieldError[] {
-  return [{ field: '$', problem: `event is ${bytes} bytes, at most ${limits.maxEventBytes} allowed` }];
+function tooLarge(bytes: number, limits: BodyLimits): EventError[] {
+  return [{ field: '$', code: 'event_too_large', problem: `event is ${bytes} bytes, at most ${limits.maxEventBytes} allowed` }];
 }
 
 function checkCount(count: number, limits: BodyLimits) {
@@ -102,7 +102,7 @@ export function parseNdjsonBody(bytes: Uint8Array, limits: BodyLimits): ParsedBo
     try {
       return { value: JSON.parse(line) };
     } catch (error) {
-      return { errors: [{ field: '$', problem: `line ${number} is not valid JSON: ${(error as Error).message}` }] };
+      return { errors: [{ field: '$', code: 'invalid_json', problem: `line ${number} is not valid JSON: ${(error as Error).message}` }] };
     }
   });
   return { single: false, items };

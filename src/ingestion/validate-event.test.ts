@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { schemaVersionType } from '../../testing/schemas.js';
-import { DEFAULT_EVENT_LIMITS, WARNING_FUTURE_CLAMPED, validateEvent, type FieldError } from './validate-event.js';
+import { DEFAULT_EVENT_LIMITS, WARNING_FUTURE_CLAMPED, validateEvent, type EventError } from './validate-event.js';
 
 const V1 = schemaVersionType(1);
 const V2 = schemaVersionType(2);
 const NOW = Date.parse('2026-01-02T03:04:05.678Z');
 
-function errorsOf(body: unknown, type = V2): FieldError[] {
+function errorsOf(body: unknown, type = V2): EventError[] {
   const result = validateEvent(body, type, NOW);
   if (result.ok) throw new Error('expected a refusal');
   return result.errors;
@@ -76,39 +76,39 @@ describe('validateEvent', () => {
     ['an array', [{ user_id: 'u' }], 'array'],
     ['null', null, 'null'],
   ])('refuses an event that is %s', (_, body, type) => {
-    expect(errorsOf(body)).toEqual([{ field: '$', expected: 'object', problem: `event must be a JSON object, got ${type}` }]);
+    expect(errorsOf(body)).toEqual([{ field: '$', code: 'not_an_object', expected: 'object', problem: `event must be a JSON object, got ${type}` }]);
   });
 
   it('names every missing required field with its expected type', () => {
     expect(errorsOf({})).toEqual([
-      { field: 'user_id', expected: 'string', problem: 'is required' },
-      { field: 'action', expected: 'string', problem: 'is required' },
+      { field: 'user_id', code: 'missing', expected: 'string', problem: 'is required' },
+      { field: 'action', code: 'missing', expected: 'string', problem: 'is required' },
     ]);
   });
 
   it('refuses wrong types with the path, the expected type and the value', () => {
     expect(errorsOf({ user_id: 42, action: 'a', session_id: 7, properties: { nested: { deep: 1 }, ok: 1 } })).toEqual([
-      { field: 'user_id', expected: 'string', problem: 'got number 42' },
-      { field: 'session_id', expected: 'null | string', problem: 'got number 7' },
-      { field: 'properties.nested', expected: 'null | boolean | double | string', problem: 'got object {"deep":1}' },
+      { field: 'user_id', code: 'wrong_type', expected: 'string', problem: 'got number 42' },
+      { field: 'session_id', code: 'wrong_type', expected: 'null | string', problem: 'got number 7' },
+      { field: 'properties.nested', code: 'wrong_type', expected: 'null | boolean | double | string', problem: 'got object {"deep":1}' },
     ]);
   });
 
   it('refuses empty identifiers and strings over the limits', () => {
     expect(errorsOf({ user_id: ' ', action: 'a'.repeat(257) })).toEqual([
-      { field: 'user_id', expected: 'string', problem: 'must not be empty' },
-      { field: 'action', expected: 'string', problem: 'is 257 characters, at most 256 allowed' },
+      { field: 'user_id', code: 'empty', expected: 'string', problem: 'must not be empty' },
+      { field: 'action', code: 'too_long', expected: 'string', problem: 'is 257 characters, at most 256 allowed' },
     ]);
     expect(errorsOf({ user_id: 'u', action: 'a', properties: { big: 'x'.repeat(8_193) } })).toEqual([
-      { field: 'properties.big', problem: 'is 8193 characters, at most 8192 allowed' },
+      { field: 'properties.big', code: 'too_long', problem: 'is 8193 characters, at most 8192 allowed' },
     ]);
   });
 
   it('refuses fields this schema version does not have, and the server-owned ones', () => {
     expect(errorsOf({ user_id: 'u', action: 'a', session_id: 's' }, V1)).toEqual([
-      { field: 'session_id', problem: 'is not a field of this schema version (put custom data in properties)' },
+      { field: 'session_id', code: 'unknown_field', problem: 'is not a field of this schema version (put custom data in properties)' },
     ]);
-    expect(errorsOf({ user_id: 'u', action: 'a', received_at: 1 })).toEqual([{ field: 'received_at', problem: 'is set by the server' }]);
+    expect(errorsOf({ user_id: 'u', action: 'a', received_at: 1 })).toEqual([{ field: 'received_at', code: 'server_field', problem: 'is set by the server' }]);
   });
 
   it.each([
@@ -119,19 +119,19 @@ describe('validateEvent', () => {
     ['an impossible date', '2025-13-45T10:00:00Z'],
   ])('refuses a timestamp that is %s', (_, timestamp) => {
     expect(errorsOf({ user_id: 'u', action: 'a', timestamp })).toEqual([
-      expect.objectContaining({ field: 'timestamp', expected: 'ISO-8601 date-time with a time zone, or epoch milliseconds' }),
+      expect.objectContaining({ field: 'timestamp', code: 'invalid_time', expected: 'ISO-8601 date-time with a time zone, or epoch milliseconds' }),
     ]);
   });
 
   it('refuses a malformed event_id', () => {
     expect(errorsOf({ event_id: 'not-a-uuid', user_id: 'u', action: 'a' })).toEqual([
-      { field: 'event_id', expected: 'string (uuid)', problem: 'must be a UUID, got "not-a-uuid"' },
+      { field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: 'must be a UUID, got "not-a-uuid"' },
     ]);
   });
 
   it('refuses a context of the wrong shape, naming the nested path', () => {
     expect(errorsOf({ user_id: 'u', action: 'a', context: { library: { name: 'js' } } })).toEqual([
-      { field: 'context.library.version', expected: 'string', problem: 'is required' },
+      { field: 'context.library.version', code: 'missing', expected: 'string', problem: 'is required' },
     ]);
   });
 });

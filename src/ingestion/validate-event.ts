@@ -11,6 +11,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Type } from 'avsc';
 
+/** What kind of problem a field has: stable, for clients to branch on and for metrics to count. */
+export type RefusalCode =
+  | 'event_too_large'
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'server_field'
+  | 'unknown_field'
+  | 'missing'
+  | 'wrong_type'
+  | 'invalid_uuid'
+  | 'invalid_time'
+  | 'empty'
+  | 'too_long'
+  | 'too_many_properties'
+  | 'invalid_property_key'
+  | 'not_finite';
+
 export interface FieldError {
   /** Path of the offending field, e.g. `user_id`, `properties.plan`, `$` for the event itself. */
   field: string;
@@ -19,7 +36,12 @@ export interface FieldError {
   problem: string;
 }
 
-export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+/** Why an event was refused, field by field. */
+export interface EventError extends FieldError {
+  code: RefusalCode;
+}
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; errors: EventError[] };
 
 export interface EventLimits {
   idLength: number;
@@ -124,13 +146,14 @@ export function parseTime(value: unknown): number | undefined {
   return undefined;
 }
 
-function timeField(body: Record<string, unknown>, field: string, errors: FieldError[]): number | undefined {
+function timeField(body: Record<string, unknown>, field: string, errors: EventError[]): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   const ms = parseTime(value);
   if (ms === undefined) {
     errors.push({
       field,
+      code: 'invalid_time',
       expected: TIME_EXPECTED,
       problem: `cannot be read as a time: ${JSON.stringify(value)}`,
     });
@@ -138,14 +161,14 @@ function timeField(body: Record<string, unknown>, field: string, errors: FieldEr
   return ms;
 }
 
-function checkText(value: unknown, field: string, max: number, errors: FieldError[]) {
+function checkText(value: unknown, field: string, max: number, errors: EventError[]) {
   if (typeof value !== 'string') return; // the schema check reports the type
-  if (value.trim() === '') errors.push({ field, expected: 'string', problem: 'must not be empty' });
-  else if (value.length > max) errors.push({ field, expected: 'string', problem: `is ${value.length} characters, at most ${max} allowed` });
+  if (value.trim() === '') errors.push({ field, code: 'empty', expected: 'string', problem: 'must not be empty' });
+  else if (value.length > max) errors.push({ field, code: 'too_long', expected: 'string', problem: `is ${value.length} characters, at most ${max} allowed` });
 }
 
 /** Rules the Avro schema cannot express: non-empty identifiers, lengths, counts. */
-function checkLimits(record: Record<string, unknown>, limits: EventLimits, errors: FieldError[]) {
+function checkLimits(record: Record<string, unknown>, limits: EventLimits, errors: EventError[]) {
   for (const field of ['user_id', 'action', 'project_id', 'session_id']) {
     if (record[field] !== undefined && record[field] !== null) checkText(record[field], field, limits.idLength, errors);
   }
@@ -153,26 +176,27 @@ function checkLimits(record: Record<string, unknown>, limits: EventLimits, error
   if (jsonType(properties) !== 'object') return;
   const entries = Object.entries(properties as Record<string, unknown>);
   if (entries.length > limits.propertyCount) {
-    errors.push({ field: 'properties', problem: `has ${entries.length} keys, at most ${limits.propertyCount} allowed` });
+    errors.push({ field: 'properties', code: 'too_many_properties', problem: `has ${entries.length} keys, at most ${limits.propertyCount} allowed` });
   }
   for (const [key, value] of entries) {
     if (key === '' || key.length > limits.propertyKeyLength) {
-      errors.push({ field: `properties.${key}`, problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
+      errors.push({ field: `properties.${key}`, code: 'invalid_property_key', problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
     } else if (typeof value === 'string' && value.length > limits.stringLength) {
-      errors.push({ field: `properties.${key}`, problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
+      errors.push({ field: `properties.${key}`, code: 'too_long', problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
     } else if (typeof value === 'number' && !Number.isFinite(value)) {
-      errors.push({ field: `properties.${key}`, expected: 'double', problem: 'must be a finite number' });
+      errors.push({ field: `properties.${key}`, code: 'not_finite', expected: 'double', problem: 'must be a finite number' });
     }
   }
 }
 
-function schemaErrors(type: Type, candidate: Record<string, unknown>): FieldError[] {
-  const errors: FieldError[] = [];
+function schemaErrors(type: Type, candidate: Record<string, unknown>): EventError[] {
+  const errors: EventError[] = [];
   if (type.isValid(candidate)) return errors; // the fast path; the hook only to explain a failure
   type.isValid(candidate, {
     errorHook: (path: string[], value: unknown, at: Type) => {
       errors.push({
         field: path.join('.') || '$',
+        code: value === undefined ? 'missing' : 'wrong_type',
         expected: describeType(at as unknown as AvscType),
         problem: value === undefined ? 'is required' : `got ${jsonType(value)} ${JSON.stringify(value)?.slice(0, 64)}`,
       });
@@ -192,20 +216,20 @@ export function validateEvent(
   limits: EventLimits = DEFAULT_EVENT_LIMITS,
 ): Validation<EventRecord> {
   if (jsonType(body) !== 'object') {
-    return { ok: false, errors: [{ field: '$', expected: 'object', problem: `event must be a JSON object, got ${jsonType(body)}` }] };
+    return { ok: false, errors: [{ field: '$', code: 'not_an_object', expected: 'object', problem: `event must be a JSON object, got ${jsonType(body)}` }] };
   }
   const input = body as Record<string, unknown>;
-  const errors: FieldError[] = [];
+  const errors: EventError[] = [];
   const shape = shapeOf(type);
   for (const key of Object.keys(input)) {
-    if (SERVER_FIELDS.has(key)) errors.push({ field: key, problem: 'is set by the server' });
-    else if (!shape.names.has(key)) errors.push({ field: key, problem: 'is not a field of this schema version (put custom data in properties)' });
+    if (SERVER_FIELDS.has(key)) errors.push({ field: key, code: 'server_field', problem: 'is set by the server' });
+    else if (!shape.names.has(key)) errors.push({ field: key, code: 'unknown_field', problem: 'is not a field of this schema version (put custom data in properties)' });
   }
 
   let eventId: string = randomUUID();
   if (isUuid(input.event_id)) eventId = input.event_id.toLowerCase();
   else if (input.event_id !== undefined && input.event_id !== null) {
-    errors.push({ field: 'event_id', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
+    errors.push({ field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
   }
 
   const timestamp = timeField(input, 'timestamp', errors);
