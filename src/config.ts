@@ -36,6 +36,9 @@ const EnvSchema = z.object({
   TOPOLOGY_ROLLING_UPDATE_MS: positiveInt.default(10_000),
   TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
+  WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
+  // 0: any free port (several workers on one machine, as in the tests).
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -67,6 +70,8 @@ export interface Config {
     latePolicy: 'drop' | 'correct';
     numericProperties: string[];
   };
+  /** The worker's own HTTP endpoint: /healthz, /readyz, /metrics. */
+  worker: { httpHost: string; httpPort: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -115,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       latePolicy: e.TOPOLOGY_LATE_POLICY,
       numericProperties: e.TOPOLOGY_NUMERIC_PROPERTIES,
     },
+    worker: { httpHost: e.WORKER_HTTP_HOST, httpPort: e.WORKER_HTTP_PORT },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -9,10 +9,13 @@ import type { Config } from '../config.js';
 import { DEFAULT_EVENT_LIMITS } from '../ingestion/validate-event.js';
 import type { Logger } from '../logger.js';
 import type { Publisher } from '../kafka/publisher.js';
+import { createMetricsRoutes } from '../observability/metrics-route.js';
+import type { ApiMetrics } from '../observability/metrics.js';
 import type { SchemaCatalog } from '../serde/event-schemas.js';
 import { createActivitiesRoutes } from './activities.js';
 import { ApiError, createErrorHandler } from './errors.js';
-import { createHealthRoutes, type DependencyCheck } from './health.js';
+import { createHealthRoutes, type DependencyCheck } from '../http/health.js';
+import { observeRequests, withRequestId } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
 
@@ -22,6 +25,7 @@ export interface ApiDeps {
   clickhouse: ClickHouseClient;
   readinessChecks: Record<string, DependencyCheck>;
   logger: Logger;
+  metrics: ApiMetrics;
   now?: () => number;
 }
 
@@ -35,14 +39,16 @@ export function trackLimits(api: Config['api']): TrackLimits {
 
 export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, deps: ApiDeps) {
   const app = new Hono()
+    .use(withRequestId, observeRequests(deps.metrics, deps.logger))
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route('/activities', createActivitiesRoutes(deps.clickhouse))
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs))
-    .route('/', createHealthRoutes(deps.readinessChecks));
-  app.notFound(() => {
-    throw new ApiError(404, 'not_found', 'no such route');
-  });
-  app.onError(createErrorHandler(deps.logger));
+    .route('/', createHealthRoutes(deps.readinessChecks))
+    .route('/', createMetricsRoutes(deps.metrics.registry));
+  const onError = createErrorHandler(deps.logger);
+  // Answered, not thrown: a thrown not-found skips the request middleware (metrics, log).
+  app.notFound((c) => onError(new ApiError(404, 'not_found', 'no such route'), c));
+  app.onError(onError);
   return app;
 }
 

@@ -57,8 +57,8 @@ export function createErrorHandler(logger: Logger) {
     const error =
       err instanceof ApiError ? err : (fromClickHouse(err) ?? new ApiError(500, 'internal_error', 'internal error; see the server log'));
     // A dependency being down (503) is expected operation, a 500 is a bug.
-    if (error.status === 500) logger.error({ err, path: c.req.path }, 'request failed');
-    else if (error.status >= 500) logger.warn({ code: error.code, reason: error.message, path: c.req.path }, 'dependency unavailable');
+    if (error.status === 500) logger.error({ err, request_id: c.get('requestId'), path: c.req.path }, 'request failed');
+    else if (error.status >= 500) logger.warn({ request_id: c.get('requestId'), code: error.code, reason: error.message, path: c.req.path }, 'dependency unavailable');
     if (error.retryAfter !== undefined) c.header('Retry-After', String(error.retryAfter));
     return c.json(errorBody(error), error.status);
   };

@@ -4,13 +4,14 @@
  * logged and left to /readyz, so the API still starts (and answers 503) while
  * a dependency is down.
  */
-import { serve, type ServerType } from '@hono/node-server';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { startupSteps } from '../bootstrap.js';
 import { createKafka, describeCluster } from '../kafka/client.js';
 import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../kafka/publisher.js';
+import { listen, type Listening } from '../http/listen.js';
 import type { Logger } from '../logger.js';
+import { createApiMetrics } from '../observability/metrics.js';
 import { createRegistry, createSchemaCatalog, valueSubject } from '../serde/event-schemas.js';
 import { createClickHouse } from '../storage/clickhouse.js';
 import { createApp, type ApiDeps } from './app.js';
@@ -26,11 +27,18 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
   const kafka = createKafka(config.kafka, logger);
   const registry = createRegistry(config.schemaRegistry.url);
   const clickhouse = createClickHouse(config.clickhouse);
-  const publisher = createPublisher(kafka, {
-    ...DEFAULT_PUBLISHER_SETTINGS,
-    timeoutMs: config.api.publishTimeoutMs,
-    lingerMs: config.kafka.lingerMs,
-  });
+  const metrics = createApiMetrics();
+  const publisher = createPublisher(
+    kafka,
+    { ...DEFAULT_PUBLISHER_SETTINGS, timeoutMs: config.api.publishTimeoutMs, lingerMs: config.kafka.lingerMs },
+    {
+      acknowledged(records, seconds) {
+        metrics.produceBatch.observe(records);
+        metrics.produceDuration.observe(seconds);
+      },
+      failed: () => metrics.produceFailures.inc(),
+    },
+  );
   return {
     kafka,
     deps: {
@@ -38,6 +46,7 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
       publisher,
       clickhouse,
       logger,
+      metrics,
       readinessChecks: {
         kafka: () => describeCluster(kafka),
         schema_registry: async () => {
@@ -58,7 +67,7 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
 }
 
 export interface RunningApi {
-  server: ServerType;
+  http: Listening;
   close(): Promise<void>;
 }
 
@@ -72,15 +81,13 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     }
   }
   const app = createApp(config, services.deps);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
-  });
-  logger.info({ host: config.api.host, port: config.api.port }, 'API listening');
+  const http = await listen(app, config.api.host, config.api.port);
+  logger.info({ host: config.api.host, port: http.port }, 'API listening');
 
   return {
-    server,
+    http,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await http.close();
       await services.close();
     },
   };

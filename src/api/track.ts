@@ -18,6 +18,7 @@ import {
   type EventSchema,
   type SchemaCatalog,
 } from '../serde/event-schemas.js';
+import type { ApiMetrics } from '../observability/metrics.js';
 import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
 import { ApiError } from './errors.js';
 
@@ -40,6 +41,7 @@ export interface TrackDeps {
   publisher: Publisher;
   topic: string;
   limits: TrackLimits;
+  metrics: Pick<ApiMetrics, 'eventsAccepted' | 'eventsRefused'>;
   now?: () => number;
 }
 
@@ -183,8 +185,12 @@ export function createTrackRoutes(deps: TrackDeps) {
 
       let next = 0;
       const results = prepared.map((p, index): EventResult => {
-        if (!p.ok) return { index, status: 'refused', errors: p.errors };
+        if (!p.ok) {
+          deps.metrics.eventsRefused.inc({ reason: p.errors[0]!.code });
+          return { index, status: 'refused', errors: p.errors };
+        }
         const { partition, offset } = published[next++]!;
+        deps.metrics.eventsAccepted.inc({ schema_id: p.schema.id });
         return {
           index,
           status: 'accepted',

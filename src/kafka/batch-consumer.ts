@@ -48,6 +48,8 @@ export interface BatchConsumerOptions {
 export interface RunningConsumer {
   /** Finishes in-flight batches, commits them, leaves the group. */
   stop(): Promise<void>;
+  /** In the group with an assignment, not rebalancing, stopped or crashed. */
+  isMember(): boolean;
   /** Settles when the consumer crashed for good. */
   crashed: Promise<Error>;
 }
@@ -57,6 +59,12 @@ export interface BatchHandlers {
   process(batch: PartitionBatch): Observable<CommitPoint>;
   /** The assignment changed: state kept per partition is no longer valid. */
   onAssignment(): void;
+}
+
+/** Told about every committed batch and assignment change: for metrics. */
+export interface ConsumerObserver {
+  committed(batch: { topic: string; partition: number; records: number; seconds: number; lag: number }): void;
+  assigned(): void;
 }
 
 /** The group's committed offsets and metadata for the topic. */
@@ -76,6 +84,7 @@ export async function runBatchConsumer(
   options: BatchConsumerOptions,
   handlers: BatchHandlers,
   logger: Logger,
+  observer?: ConsumerObserver,
 ): Promise<RunningConsumer> {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -85,15 +94,21 @@ export async function runBatchConsumer(
   });
   let crashed!: (error: Error) => void;
   const crashedPromise = new Promise<Error>((resolve) => (crashed = resolve));
+  let member = false;
 
+  consumer.on(consumer.events.REBALANCING, () => (member = false));
+  consumer.on(consumer.events.STOP, () => (member = false));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    member = true;
     handlers.onAssignment();
+    observer?.assigned();
     logger.info(
       { groupId: payload.groupId, memberId: payload.memberId, leader: payload.isLeader, assignment: payload.memberAssignment },
       'joined consumer group',
     );
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
+    member = false;
     logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     if (!payload.restart) crashed(payload.error);
   });
@@ -106,6 +121,7 @@ export async function runBatchConsumer(
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
     eachBatch: async ({ batch, heartbeat, isStale, resolveOffset }) => {
       if (batch.isEmpty()) return;
+      const started = performance.now();
       const partitionBatch: PartitionBatch = {
         topic: batch.topic,
         partition: batch.partition,
@@ -119,11 +135,19 @@ export async function runBatchConsumer(
       if (isStale()) return; // revoked meanwhile: the new owner replays from the last commit
       resolveOffset(partitionBatch.lastOffset); // advances this member's fetch position
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, ...commit }]);
+      observer?.committed({
+        topic: batch.topic,
+        partition: batch.partition,
+        records: partitionBatch.records.length,
+        seconds: (performance.now() - started) / 1000,
+        lag: Number(BigInt(batch.highWatermark) - BigInt(partitionBatch.lastOffset) - 1n),
+      });
     },
   });
 
   return {
     crashed: crashedPromise,
     stop: () => consumer.disconnect(),
+    isMember: () => member,
   };
 }

@@ -36,6 +36,14 @@ export interface PublisherSettings {
   maxQueuedRecords: number;
 }
 
+/** Told about every produce request: for metrics. */
+export interface ProduceObserver {
+  acknowledged(records: number, seconds: number): void;
+  failed(records: number): void;
+}
+
+const UNOBSERVED: ProduceObserver = { acknowledged: () => {}, failed: () => {} };
+
 export const DEFAULT_PUBLISHER_SETTINGS: Omit<PublisherSettings, 'timeoutMs'> = {
   lingerMs: 2,
   maxBatchRecords: 5_000,
@@ -67,7 +75,7 @@ interface TopicQueue {
 // found in the per-partition answer.
 const partitioner = Partitioners.DefaultPartitioner();
 
-export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publisher {
+export function createPublisher(kafka: Kafka, settings: PublisherSettings, observer: ProduceObserver = UNOBSERVED): Publisher {
   const producer = createIdempotentProducer(kafka);
   const admin = kafka.admin();
   const connect = connectOnce(() => Promise.all([producer.connect(), admin.connect()]));
@@ -113,6 +121,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publ
     const batch = queue.pending.splice(0, take);
     queue.pendingRecords -= records;
     queued -= records;
+    const started = performance.now();
     try {
       await connect();
       const metadata = await producer.send({
@@ -122,6 +131,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publ
           call.records.map((record, i) => ({ key: record.key, value: record.value, partition: call.partitions[i]! })),
         ),
       });
+      observer.acknowledged(records, (performance.now() - started) / 1000);
       // Within a partition the records got consecutive offsets, in the order sent.
       const nextOffset = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
       for (const call of batch) {
@@ -134,6 +144,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings): Publ
         );
       }
     } catch (error) {
+      observer.failed(records);
       const failure = new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
       for (const call of batch) call.reject(failure);
     } finally {

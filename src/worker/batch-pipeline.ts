@@ -18,6 +18,7 @@ import { concatMap, map, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CommitPoint, CommittedPosition, PartitionBatch } from '../kafka/batch-consumer.js';
 import type { Logger } from '../logger.js';
+import { secondsSince, type WorkerMetrics } from '../observability/metrics.js';
 import type { ActivityAggregate } from '../stream/aggregates.js';
 import { SINK_BACKOFF, retryWhileOwned, type Retried } from '../stream/backoff.js';
 import { PartitionedWindows, type PartitionOutput } from '../stream/partitioned-windows.js';
@@ -57,7 +58,11 @@ export interface BatchPipelineDeps {
   /** The group's committed positions, read once per assignment. */
   committed: () => Promise<CommittedPosition[]>;
   logger: Logger;
+  metrics: WorkerMetrics;
 }
+
+/** The steps that write to a sink, by their `sink` label in the write metrics. */
+const SINK_STEPS: Record<string, string> = { events: 'events', 'dead letters': 'dead_letters', 'window results': 'window_results' };
 
 export function createBatchPipeline(deps: BatchPipelineDeps) {
   const log = deps.logger.child({ component: 'batch-pipeline' });
@@ -91,12 +96,37 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     return done;
   }
 
+  async function timedSinkWrite<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const sink = SINK_STEPS[what];
+    if (!sink) return work();
+    const started = performance.now();
+    try {
+      const result = await work();
+      deps.metrics.sinkWriteDuration.observe({ sink }, secondsSince(started));
+      return result;
+    } catch (error) {
+      deps.metrics.sinkWriteFailures.inc({ sink });
+      throw error;
+    }
+  }
+
+  function countProcessed(raw: RawEventsOutput) {
+    deps.metrics.eventsProcessed.inc({ outcome: 'stored' }, raw.stored);
+    deps.metrics.eventsProcessed.inc({ outcome: 'duplicate' }, raw.duplicates);
+    deps.metrics.eventsProcessed.inc({ outcome: 'dead_lettered' }, raw.deadLettered);
+  }
+
+  function countWindows(topology: string, output: PartitionOutput<ActivityAggregate>) {
+    for (const result of output.results) deps.metrics.windowsEmitted.inc({ topology, kind: result.kind });
+    deps.metrics.lateEvents.inc({ topology }, output.late.length);
+  }
+
   function retriedFor(batch: PartitionBatch): Retried {
     // A heartbeat after every step keeps the member in its group through a
     // long batch (kafkajs only sends one when the interval has passed).
     return (what, work) =>
       retryWhileOwned(async () => {
-        const result = await work();
+        const result = await timedSinkWrite(what, work);
         await batch.heartbeat();
         return result;
       }, {
@@ -114,6 +144,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     const events = raw.canonical.map((e) => ({ ...e, replayed: e.offset < replayedBelow }));
     // Computed once: a retry writes the same results and checkpoints again.
     const outputs = windows.map((w) => ({ topology: w.topology, output: w.process(partition, events) }));
+    for (const { topology, output } of outputs) countWindows(topology.name, output);
     return retried('window results', async () => {
       for (const { topology, output } of outputs) await SINKS[topology.sink]!(deps.clickhouse, topology.name, output);
       // One insert per table for all topologies: fewer round trips per batch.
@@ -158,7 +189,10 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
       return retried('resume state', () => resume(batch.partition)).pipe(
         concatMap((replayedBelow) =>
           deps.raw(batch, retried).pipe(
-            concatMap((raw) => windowed(batch, raw, replayedBelow, retried)),
+            concatMap((raw) => {
+              countProcessed(raw);
+              return windowed(batch, raw, replayedBelow, retried);
+            }),
             map(() => commitPoint(batch, replayedBelow)),
           ),
         ),

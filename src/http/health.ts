@@ -1,7 +1,8 @@
 /**
- * /healthz: the process is up. /readyz: Kafka, the Schema Registry and
- * ClickHouse answer, each within a short deadline, so a load balancer stops
- * routing here when a dependency is gone.
+ * /healthz: the process is up (liveness). /readyz: every named check passes,
+ * each within a short deadline (readiness): for the API, Kafka, the Schema
+ * Registry and ClickHouse answer, so a load balancer stops routing to it when
+ * one is gone; for a worker, it is a member of the consumer group.
  */
 import { Hono } from 'hono';
 
