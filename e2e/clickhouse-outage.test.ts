@@ -52,6 +52,10 @@ describe.runIf(canRunPrivate('clickhouse'))('ClickHouse outage', () => {
     await clickhouse.stop();
     const rssBefore = await Promise.all(stack.workers.map((w) => rssMb(w.child.pid)));
     await stack.send(sent.slice(10_000)); // /track does not need ClickHouse
+    // ...so the API stays ready (in its load balancer), reporting ClickHouse down.
+    const readiness = await fetch(`${stack.base}/readyz`);
+    expect(readiness.status).toBe(200);
+    expect(await readiness.json()).toMatchObject({ status: 'ready', checks: { clickhouse: { ok: false, required: false } } });
     const lagDuring = await lag(stack);
     await new Promise((resolve) => setTimeout(resolve, 30_000)); // the outage itself
     const rssDuring = await Promise.all(stack.workers.map((w) => rssMb(w.child.pid)));

@@ -14,7 +14,7 @@ import type { ApiMetrics } from '../observability/metrics.js';
 import type { SchemaCatalog } from '../serde/event-schemas.js';
 import { createActivitiesRoutes } from './activities.js';
 import { ApiError, createErrorHandler } from './errors.js';
-import { createHealthRoutes, type DependencyCheck } from '../http/health.js';
+import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
 import { observeRequests, withRequestId } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
@@ -23,7 +23,7 @@ export interface ApiDeps {
   catalog: SchemaCatalog;
   publisher: Publisher;
   clickhouse: ClickHouseClient;
-  readinessChecks: Record<string, DependencyCheck>;
+  readiness: ReadinessChecks;
   logger: Logger;
   metrics: ApiMetrics;
   now?: () => number;
@@ -43,7 +43,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route('/activities', createActivitiesRoutes(deps.clickhouse))
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs))
-    .route('/', createHealthRoutes(deps.readinessChecks))
+    .route('/', createHealthRoutes(deps.readiness))
     .route('/', createMetricsRoutes(deps.metrics.registry));
   const onError = createErrorHandler(deps.logger);
   // Answered, not thrown: a thrown not-found skips the request middleware (metrics, log).

@@ -47,15 +47,20 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
       clickhouse,
       logger,
       metrics,
-      readinessChecks: {
-        kafka: () => describeCluster(kafka),
-        schema_registry: async () => {
-          const response = await fetch(new URL('/subjects', config.schemaRegistry.url));
-          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      readiness: {
+        required: {
+          kafka: () => describeCluster(kafka),
+          schema_registry: async () => {
+            const response = await fetch(new URL('/subjects', config.schemaRegistry.url));
+            if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          },
         },
-        clickhouse: async () => {
-          const ping = await clickhouse.ping();
-          if (!ping.success) throw ping.error;
+        // Only /activities and /stats need it: reported, never a reason to stop ingesting.
+        informational: {
+          clickhouse: async () => {
+            const ping = await clickhouse.ping();
+            if (!ping.success) throw ping.error;
+          },
         },
       },
     },

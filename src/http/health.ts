@@ -1,21 +1,31 @@
 /**
- * /healthz: the process is up (liveness). /readyz: every named check passes,
- * each within a short deadline (readiness): for the API, Kafka, the Schema
- * Registry and ClickHouse answer, so a load balancer stops routing to it when
- * one is gone; for a worker, it is a member of the consumer group.
+ * /healthz: the process is up (liveness). /readyz: every required check
+ * passes, each within a short deadline (readiness). Informational checks are
+ * reported but do not make the process unready: the API needs Kafka and the
+ * Schema Registry to ingest, while ClickHouse only serves the read endpoints,
+ * and taking every API pod out of its load balancer because the database is
+ * down would stop ingestion that never waits on it. A worker is ready while
+ * it is a member of the consumer group.
  */
 import { Hono } from 'hono';
 
 export type DependencyCheck = () => Promise<unknown>;
 
+export interface ReadinessChecks {
+  required: Record<string, DependencyCheck>;
+  informational?: Record<string, DependencyCheck>;
+}
+
+type CheckResult = { ok: boolean; error?: string };
+
 export interface Readiness {
   status: 'ready' | 'unavailable';
-  checks: Record<string, { ok: boolean; error?: string }>;
+  checks: Record<string, CheckResult & { required?: false }>;
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-async function runCheck(check: DependencyCheck): Promise<{ ok: boolean; error?: string }> {
+async function runCheck(check: DependencyCheck): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -32,15 +42,18 @@ async function runCheck(check: DependencyCheck): Promise<{ ok: boolean; error?: 
   }
 }
 
-export function createHealthRoutes(checks: Record<string, DependencyCheck>) {
+export function createHealthRoutes({ required, informational = {} }: ReadinessChecks) {
+  const checks = [
+    ...Object.entries(required).map(([name, check]) => ({ name, check, required: true })),
+    ...Object.entries(informational).map(([name, check]) => ({ name, check, required: false })),
+  ];
   return new Hono()
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', async (c) => {
-      const names = Object.keys(checks);
-      const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
+      const results = await Promise.all(checks.map(({ check }) => runCheck(check)));
       const readiness: Readiness = {
-        status: results.every((r) => r.ok) ? 'ready' : 'unavailable',
-        checks: Object.fromEntries(names.map((name, i) => [name, results[i]!])),
+        status: checks.every((check, i) => !check.required || results[i]!.ok) ? 'ready' : 'unavailable',
+        checks: Object.fromEntries(checks.map(({ name, required }, i) => [name, required ? results[i]! : { ...results[i]!, required: false }])),
       };
       return c.json(readiness, readiness.status === 'ready' ? 200 : 503);
     });

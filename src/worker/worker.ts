@@ -48,8 +48,10 @@ function workerHttp(isMember: () => boolean, metrics: WorkerMetrics) {
     .route(
       '/',
       createHealthRoutes({
-        consumer_group: async () => {
-          if (!isMember()) throw new Error('not a member of the consumer group (starting, joining, rebalancing or stopped)');
+        required: {
+          consumer_group: async () => {
+            if (!isMember()) throw new Error('not a member of the consumer group (starting, joining, rebalancing or stopped)');
+          },
         },
       }),
     )
