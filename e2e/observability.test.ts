@@ -1,6 +1,6 @@
 /**
  * What operators see: the API's and a worker's /metrics after real traffic,
- * the worker's probes, request ids in the API's logs, and the Grafana
+ * the worker's probes and topology view, request ids in the API's logs, and the Grafana
  * dashboard asking only for metrics the processes export (and for all of
  * StreamTrack's own).
  */
@@ -128,6 +128,22 @@ describe('observability', () => {
     // Caught up: every partition that had a batch reports no lag.
     expect(workerMetrics.types.get('streamtrack_consumer_lag')).toBe('gauge');
     expect(workerMetrics.value('streamtrack_consumer_lag')).toBe(0);
+  });
+
+  it('describes the topologies it runs and the window state of its partitions', async () => {
+    const response = await fetch(`${workerBase}/topology`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      raw: string;
+      windowed: Array<{ name: string; description: string; partitions: Array<{ partition: number; watermark: string | null; openWindows: number }> }>;
+    };
+    expect(body.raw).toMatch(/^raw-events: events -> decode/);
+    expect(body.windowed.map((t) => t.name)).toEqual(['user-activity-1m', 'user-sessions']);
+    expect(body.windowed[0]!.description).toMatch(/windowedBy\(tumbling 1m, grace 30s\)/);
+    // The three stored events opened one window per user, in the partitions that got them.
+    const activity = body.windowed[0]!.partitions;
+    expect(activity.reduce((sum, p) => sum + p.openWindows, 0)).toBe(3);
+    expect(activity.every((p) => p.watermark === null || !Number.isNaN(Date.parse(p.watermark)))).toBe(true);
   });
 
   it("uses one route pattern per route in labels, never a request's own path", async () => {

@@ -61,6 +61,11 @@ export class PartitionedWindows<A> {
     return this.store(partition).watermark;
   }
 
+  /** Each held partition's watermark, open windows and late events so far: the state the worker shows. */
+  state(): Array<{ partition: number } & StoreStats> {
+    return [...this.stores].map(([partition, store]) => ({ partition, ...store.stats() })).sort((a, b) => a.partition - b.partition);
+  }
+
   process(partition: number, events: PositionedEvent[]): PartitionOutput<A> {
     const store = this.store(partition);
     const late = events.flatMap(({ event, offset, replayed }) => store.add(event, offset, replayed));

@@ -179,6 +179,14 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
 
   return {
     describe: () => deps.topologies.map(describeTopology),
+    /** Per topology: its definition and the window state of the partitions this worker holds. */
+    state: () =>
+      windows.map((w) => ({
+        name: w.topology.name,
+        description: describeTopology(w.topology),
+        sink: w.topology.sink,
+        partitions: w.state().map((p) => ({ ...p, watermark: Number.isFinite(p.watermark) ? new Date(p.watermark).toISOString() : null })),
+      })),
     onAssignment() {
       for (const w of windows) w.reset();
       resumed = new Map();

@@ -42,15 +42,31 @@ function lagObserver(metrics: WorkerMetrics): ConsumerObserver {
   };
 }
 
-/** /healthz, /readyz (a member of the group) and /metrics, for probes and Prometheus. */
-function workerHttp(isMember: () => boolean, metrics: WorkerMetrics) {
+const RAW_TOPOLOGY = 'raw-events: events -> decode(by schema id) -> branch(undecodable -> dead letters) -> dedupe(event_id) -> to(events)';
+
+/** What the worker's endpoints read; filled in as it starts. */
+interface WorkerView {
+  isMember(): boolean;
+  topologies?: () => unknown;
+}
+
+/**
+ * /healthz, /readyz (a member of the group), /metrics for probes and
+ * Prometheus, and /topology: what this worker runs and the window state of
+ * the partitions it holds (watermarks, open windows, late events).
+ */
+function workerHttp(view: WorkerView, metrics: WorkerMetrics, source: { topic: string; consumer_group: string }) {
   return new Hono()
+    .get('/topology', (c) => {
+      if (!view.topologies) return c.json({ error: { code: 'starting', message: 'the worker is still starting' } }, 503);
+      return c.json({ ...source, raw: RAW_TOPOLOGY, windowed: view.topologies() });
+    })
     .route(
       '/',
       createHealthRoutes({
         required: {
           consumer_group: async () => {
-            if (!isMember()) throw new Error('not a member of the consumer group (starting, joining, rebalancing or stopped)');
+            if (!view.isMember()) throw new Error('not a member of the consumer group (starting, joining, rebalancing or stopped)');
           },
         },
       }),
@@ -60,12 +76,13 @@ function workerHttp(isMember: () => boolean, metrics: WorkerMetrics) {
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const metrics = createWorkerMetrics();
-  let consumer: RunningConsumer | undefined;
-  // Serving from the start: liveness holds while the startup steps wait on a dependency; readiness follows the group.
-  const http = await listen(workerHttp(() => consumer?.isMember() ?? false, metrics), config.worker.httpHost, config.worker.httpPort);
-  const kafka = createKafka(config.kafka, logger);
   const topic = config.kafka.eventsTopic;
   const groupId = config.kafka.consumerGroup;
+  let consumer: RunningConsumer | undefined;
+  const view: WorkerView = { isMember: () => consumer?.isMember() ?? false };
+  // Serving from the start: liveness holds while the startup steps wait on a dependency; readiness follows the group.
+  const http = await listen(workerHttp(view, metrics, { topic, consumer_group: groupId }), config.worker.httpHost, config.worker.httpPort);
+  const kafka = createKafka(config.kafka, logger);
   await runSteps(startupSteps(config, kafka));
 
   const clickhouse = createClickHouse(config.clickhouse);
@@ -85,7 +102,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     logger,
     metrics,
   });
-  logger.info({ topologies: ['raw-events: events -> decode -> dedupe(event_id) -> to(events)', ...pipeline.describe()] }, 'topologies');
+  view.topologies = pipeline.state;
+  logger.info({ topologies: [RAW_TOPOLOGY, ...pipeline.describe()] }, 'topologies');
 
   consumer = await runBatchConsumer(
     kafka,
