@@ -6,101 +6,126 @@
  * Read-your-write: `wait_for=<event_id>` (repeatable) holds the answer until
  * those events are stored, up to `wait_ms`, so a client sees what it just
  * sent as soon as the worker stored it.
+ *
+ * The route's definition (parameters, answers) validates requests and is the
+ * OpenAPI document's; `properties.<name>` filters are read here, beside it,
+ * because OpenAPI cannot name a family of parameters.
  */
-import { Hono } from 'hono';
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { isUuid, type FieldError } from '../ingestion/validate-event.js';
-import type { StoredEvent } from '../storage/events-table.js';
+import type { FieldError } from '../ingestion/validate-event.js';
 import { storedEventPositions } from '../storage/events-table.js';
-import { queryActivities, type ActivityFilter, type Keyset } from '../storage/activity-query.js';
-import { checkParameterNames, invalidParameters, parseTimeParam } from './params.js';
+import { queryActivities, type ActivityFilter } from '../storage/activity-query.js';
+import { decodeCursor, encodeCursor } from './activities-cursor.js';
+import { CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
+import { expecting, integer, invalidParameters, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 export const ACTIVITIES_LIMIT = { default: 100, max: 1_000 } as const;
 const MAX_VALUES = 100;
 const MAX_PROPERTY_FILTERS = 5;
-const MAX_WAIT_MS = 10_000;
+const WAIT_MS = { default: 5_000, max: 10_000 } as const;
 const WAIT_POLL_MS = 50;
-const SINGLE = new Set(['from', 'to', 'session_id', 'order', 'limit', 'cursor', 'wait_ms']);
-const MULTI = new Set(['user_id', 'action', 'wait_for']);
 const PROPERTY = /^properties\.([A-Za-z0-9_.$-]{1,128})$/;
 
-export interface ActivitiesPage {
-  events: StoredEvent[];
-  /** Pass as `cursor` for the next page; null on the last page. */
-  next_cursor: string | null;
-  /** With wait_for: whether every awaited event was stored before the answer. */
-  waited?: { satisfied: boolean; waited_ms: number };
-}
+const PropertyValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const TimeSchema = z.string().datetime().openapi({ description: 'ISO-8601, UTC', example: '2026-03-01T00:00:00.000Z' });
 
-interface ParsedCursor extends Keyset {
-  order: 'asc' | 'desc';
-}
+export const StoredEventSchema = z
+  .object({
+    event_id: z.string().uuid(),
+    project_id: z.string(),
+    user_id: z.string(),
+    action: z.string(),
+    timestamp: TimeSchema.openapi({ description: "Event time, corrected for the client's clock skew (ISO-8601, UTC)" }),
+    sent_at: TimeSchema.nullable(),
+    received_at: TimeSchema,
+    session_id: z.string().nullable(),
+    properties: z.record(PropertyValueSchema),
+    context: z
+      .object({
+        ip: z.string().nullable(),
+        user_agent: z.string().nullable(),
+        locale: z.string().nullable(),
+        library: z.object({ name: z.string(), version: z.string() }).nullable(),
+        page_url: z.string().nullable(),
+      })
+      .nullable(),
+    warnings: z.array(z.string()).openapi({ description: 'What the API changed on the way in, e.g. `timestamp_in_future_clamped`' }),
+  })
+  .openapi('StoredEvent', { description: 'An event as stored: every field, times in ISO-8601 UTC.' });
 
-function encodeCursor(keyset: Keyset, order: 'asc' | 'desc'): string {
-  return Buffer.from(JSON.stringify({ t: keyset.timestamp, i: keyset.eventId, o: order })).toString('base64url');
-}
+export const ActivitiesPageSchema = z
+  .object({
+    events: z.array(StoredEventSchema),
+    next_cursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+    waited: z
+      .object({ satisfied: z.boolean(), waited_ms: z.number().int() })
+      .optional()
+      .openapi({ description: 'With `wait_for`: whether every awaited event was stored before the answer.' }),
+  })
+  .openapi('ActivitiesPage');
 
-function decodeCursor(raw: string): ParsedCursor | undefined {
-  try {
-    const { t, i, o } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { t: unknown; i: unknown; o: unknown };
-    if (Number.isSafeInteger(t) && isUuid(i) && (o === 'asc' || o === 'desc')) {
-      return { timestamp: t as number, eventId: i, order: o };
-    }
-  } catch {
-    // reported below as an invalid cursor
-  }
-  return undefined;
-}
+export type ActivitiesPage = z.infer<typeof ActivitiesPageSchema>;
 
-function parseQuery(queries: Record<string, string[]>) {
-  const errors: FieldError[] = [];
-  const one = (name: string): string | undefined => queries[name]?.[0];
-  const properties: ActivityFilter['properties'] = [];
-  const others: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(queries)) {
+const cursor = z.string().transform((raw, ctx) => {
+  const decoded = decodeCursor(raw);
+  if (!decoded) refuse(ctx, { expected: 'a next_cursor from a previous page', problem: 'cannot be read' }, { fatal: true });
+  return decoded ?? z.NEVER;
+});
+
+const param = (description: string) => ({ param: { description } });
+
+const ActivitiesQuery = queryParameters(
+  {
+    user_id: many(z.string(), MAX_VALUES).openapi(param(`Only these users; repeat the parameter for several (up to ${MAX_VALUES}).`)),
+    action: many(z.string(), MAX_VALUES).openapi(param(`Only these actions; repeat the parameter for several (up to ${MAX_VALUES}).`)),
+    from: time.optional().openapi(param('Event time from (inclusive): ISO-8601 with a zone, or epoch ms.')),
+    to: time.optional().openapi(param('Event time to (exclusive), after `from`: ISO-8601 with a zone, or epoch ms.')),
+    session_id: z.string().optional().openapi(param('Only this session.')),
+    order: oneOf(['asc', 'desc']).default('desc').openapi(param('By event time, then event id.')),
+    limit: integer(1, ACTIVITIES_LIMIT.max).default(ACTIVITIES_LIMIT.default).openapi(param('Events per page.')),
+    cursor: cursor.optional().openapi(param('`next_cursor` of the previous page, made for the same `order`.')),
+    wait_for: many(z.string(expecting('event_id (UUID)')).uuid().transform((id) => id.toLowerCase()), MAX_VALUES).openapi(
+      param('Read-your-write: hold the answer until these event ids are stored (up to `wait_ms`); the answer then has `waited`.'),
+    ),
+    wait_ms: integer(0, WAIT_MS.max).default(WAIT_MS.default).openapi(param('How long `wait_for` may hold the answer, in ms.')),
+  },
+  PROPERTY,
+).superRefine((query, ctx) => {
+  if (query.from !== undefined && query.to !== undefined && query.from >= query.to) refuse(ctx, { problem: 'must be after from' }, { field: 'to' });
+  if (query.cursor && query.cursor.order !== query.order) refuse(ctx, { problem: `was made for order=${query.cursor.order}` }, { field: 'cursor' });
+});
+
+export const activitiesRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Raw events, newest first, a page at a time',
+  description: [
+    'Every stored field, times in ISO-8601 UTC. Keyset-paginated on (event time, event id): pass `next_cursor` back as `cursor`;',
+    'pages stay stable while new events arrive.',
+    '',
+    `\`properties.<name>=<value>\` filters on a property's value (\`properties.plan=pro\`, \`properties.seats=3\`; up to ${MAX_PROPERTY_FILTERS}).`,
+    'Any other parameter than those listed, or a repeat of a single-valued one, is refused with 400 `invalid_parameter`.',
+  ].join('\n'),
+  request: { query: ActivitiesQuery },
+  responses: {
+    200: { description: 'A page of events', content: { 'application/json': { schema: ActivitiesPageSchema } } },
+    400: errorResponse('`invalid_parameter`: `details` names each parameter, what is allowed and what came'),
+    ...CLICKHOUSE_ERROR_RESPONSES,
+  },
+});
+
+/** `properties.<name>` filters: equality on a property, the value as written in the URL. */
+function propertyFilters(queries: Record<string, string[]>): ActivityFilter['properties'] {
+  const filters = Object.entries(queries).flatMap(([name, values]) => {
     const property = PROPERTY.exec(name);
-    if (property) properties.push({ name: property[1]!, value: values[0]! });
-    else others[name] = values;
-    if (MULTI.has(name) && values.length > MAX_VALUES) errors.push({ field: name, problem: `at most ${MAX_VALUES} values` });
+    return property ? [{ name: property[1]!, value: values[0]! }] : [];
+  });
+  if (filters.length > MAX_PROPERTY_FILTERS) {
+    const error: FieldError = { field: 'properties', problem: `at most ${MAX_PROPERTY_FILTERS} property filters` };
+    invalidParameters([error]);
   }
-  checkParameterNames(others, SINGLE, errors, MULTI);
-  if (properties.length > MAX_PROPERTY_FILTERS) errors.push({ field: 'properties', problem: `at most ${MAX_PROPERTY_FILTERS} property filters` });
-
-  const order = one('order') ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') errors.push({ field: 'order', expected: 'asc | desc', problem: `got "${order}"` });
-  const rawLimit = one('limit');
-  const limit = rawLimit === undefined ? ACTIVITIES_LIMIT.default : Number(rawLimit);
-  if (rawLimit !== undefined && (!/^\d+$/.test(rawLimit) || limit < 1 || limit > ACTIVITIES_LIMIT.max)) {
-    errors.push({ field: 'limit', expected: `integer 1..${ACTIVITIES_LIMIT.max}`, problem: `got "${rawLimit}"` });
-  }
-  const from = one('from') === undefined ? undefined : parseTimeParam('from', one('from')!, errors);
-  const to = one('to') === undefined ? undefined : parseTimeParam('to', one('to')!, errors);
-  if (from !== undefined && to !== undefined && from >= to) errors.push({ field: 'to', problem: 'must be after from' });
-  let cursor: ParsedCursor | undefined;
-  const rawCursor = one('cursor');
-  if (rawCursor !== undefined) {
-    cursor = decodeCursor(rawCursor);
-    if (!cursor) errors.push({ field: 'cursor', expected: 'a next_cursor from a previous page', problem: 'cannot be read' });
-    else if (cursor.order !== order) errors.push({ field: 'cursor', problem: `was made for order=${cursor.order}` });
-  }
-  const waitFor = queries.wait_for ?? [];
-  for (const id of waitFor) if (!isUuid(id)) errors.push({ field: 'wait_for', expected: 'event_id (UUID)', problem: `got "${id}"` });
-  const rawWait = one('wait_ms');
-  const waitMs = rawWait === undefined ? 5_000 : Number(rawWait);
-  if (rawWait !== undefined && (!/^\d+$/.test(rawWait) || waitMs > MAX_WAIT_MS)) {
-    errors.push({ field: 'wait_ms', expected: `integer 0..${MAX_WAIT_MS}`, problem: `got "${rawWait}"` });
-  }
-  if (errors.length > 0) invalidParameters(errors);
-
-  const filter: ActivityFilter = {
-    userIds: queries.user_id ?? [],
-    actions: queries.action ?? [],
-    ...(from === undefined ? {} : { from }),
-    ...(to === undefined ? {} : { to }),
-    ...(one('session_id') === undefined ? {} : { sessionId: one('session_id')! }),
-    properties,
-  };
-  return { filter, order: order as 'asc' | 'desc', limit, cursor, waitFor: waitFor.map((id) => id.toLowerCase()), waitMs };
+  return filters;
 }
 
 async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number) {
@@ -115,19 +140,28 @@ async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], wait
 }
 
 export function createActivitiesRoutes(clickhouse: ClickHouseClient) {
-  return new Hono().get('/', async (c) => {
-    const query = parseQuery(c.req.queries());
-    const waited = query.waitFor.length > 0 ? await waitUntilStored(clickhouse, query.waitFor, query.waitMs) : undefined;
+  return new OpenAPIHono({ defaultHook: refuseInvalidParameters }).openapi(activitiesRoute, async (c) => {
+    const query = c.req.valid('query');
+    const filter: ActivityFilter = {
+      userIds: query.user_id,
+      actions: query.action,
+      ...(query.from === undefined ? {} : { from: query.from }),
+      ...(query.to === undefined ? {} : { to: query.to }),
+      ...(query.session_id === undefined ? {} : { sessionId: query.session_id }),
+      properties: propertyFilters(c.req.queries()),
+    };
+    const waited = query.wait_for.length > 0 ? await waitUntilStored(clickhouse, query.wait_for, query.wait_ms) : undefined;
     const page = await queryActivities(clickhouse, {
-      filter: query.filter,
+      filter,
       order: query.order,
       limit: query.limit,
       ...(query.cursor ? { after: query.cursor } : {}),
     });
-    return c.json<ActivitiesPage>({
+    const body: ActivitiesPage = {
       events: page.events,
       next_cursor: page.next ? encodeCursor(page.next, query.order) : null,
       ...(waited ? { waited } : {}),
-    });
+    };
+    return c.json(body, 200);
   });
 }

@@ -1,10 +1,11 @@
 /**
  * The HTTP API: one sub-app per resource, mounted here, with one error
- * handler. Built from injected services so tests run it in process with
- * `app.request(...)`.
+ * handler and the OpenAPI document of them all. Built from injected services
+ * so tests run it in process with `app.request(...)`.
  */
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { BlankEnv } from 'hono/types';
 import type { Config } from '../config.js';
 import { DEFAULT_EVENT_LIMITS } from '../ingestion/validate-event.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +16,7 @@ import type { SchemaCatalog } from '../serde/event-schemas.js';
 import { createActivitiesRoutes } from './activities.js';
 import { ApiError, createErrorHandler } from './errors.js';
 import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
+import { serveOpenApi } from './openapi.js';
 import { observeRequests, withRequestId } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
@@ -38,13 +40,16 @@ export function trackLimits(api: Config['api']): TrackLimits {
 }
 
 export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, deps: ApiDeps) {
-  const app = new Hono()
-    .use(withRequestId, observeRequests(deps.metrics, deps.logger))
+  const root = new OpenAPIHono<BlankEnv>();
+  // Before any route, so it wraps them all (`.use` would not keep the OpenAPIHono type for the chain).
+  root.use(withRequestId, observeRequests(deps.metrics, deps.logger));
+  const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route('/activities', createActivitiesRoutes(deps.clickhouse))
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs))
     .route('/', createHealthRoutes(deps.readiness))
     .route('/', createMetricsRoutes(deps.metrics.registry));
+  serveOpenApi(app);
   const onError = createErrorHandler(deps.logger);
   // Answered, not thrown: a thrown not-found skips the request middleware (metrics, log).
   app.notFound((c) => onError(new ApiError(404, 'not_found', 'no such route'), c));

@@ -4,14 +4,51 @@
  * offending field and why.
  */
 import { ClickHouseError } from '@clickhouse/client';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { FieldError } from '../ingestion/validate-event.js';
 import type { Logger } from '../logger.js';
 
-export interface ErrorBody {
-  error: { code: string; message: string; details?: FieldError[] };
+export const FieldErrorSchema = z
+  .object({
+    field: z.string().openapi({ description: 'Path of the offending field or parameter, e.g. `limit`, `properties.plan`; `$` for the whole.' }),
+    expected: z.string().optional().openapi({ description: 'What is allowed there, when a type or range is at fault.' }),
+    problem: z.string().openapi({ description: 'What is wrong with what came.' }),
+  })
+  .openapi('FieldError');
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ description: 'Stable, to branch on: `invalid_parameter`, `not_found`, `payload_too_large`, …', example: 'invalid_parameter' }),
+      message: z.string(),
+      details: z.array(FieldErrorSchema).optional(),
+    }),
+  })
+  .openapi('Error', { description: "The API's one error shape." });
+
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** A documented error response: the one error shape, in JSON. */
+export function errorResponse(description: string) {
+  return { description, content: { 'application/json': { schema: ErrorBodySchema } } };
 }
+
+/** A documented 503: the same shape, with when to retry. */
+export function unavailableResponse(description: string) {
+  return {
+    ...errorResponse(description),
+    headers: z.object({ 'Retry-After': z.string().openapi({ description: 'Seconds after which a retry may succeed' }) }),
+  };
+}
+
+/** What a read route answers when ClickHouse refuses or misses a query (see fromClickHouse). */
+export const CLICKHOUSE_ERROR_RESPONSES = {
+  422: errorResponse('`query_too_large`: the query would read more rows than allowed; narrow the range or the filters'),
+  503: unavailableResponse('`clickhouse_unavailable`'),
+  504: errorResponse('`query_timeout`: the query took longer than allowed; narrow the range or the filters'),
+} as const;
 
 export class ApiError extends Error {
   constructor(

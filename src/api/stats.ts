@@ -11,69 +11,156 @@
  * dropped in the range. A final answer is cacheable (ETag, Cache-Control).
  */
 import { createHash } from 'node:crypto';
-import { Hono, type Context } from 'hono';
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { FieldError } from '../ingestion/validate-event.js';
 import { GRANULARITY_MS, overview, progress, userSeries, userSessions, type Granularity, type Range } from '../storage/stats-query.js';
-import { checkParameterNames, invalidParameters, iso, parseTimeParam } from './params.js';
+import { CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
+import { integer, iso, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 const TOPOLOGY = 'user-activity-1m';
 const SESSIONS_TOPOLOGY = 'user-sessions';
+const DAY_MS = 86_400_000;
 /** The longest range each granularity answers, so one caller cannot read the world. */
-export const MAX_RANGE_MS: Record<Granularity, number> = { '1m': 2 * 86_400_000, '1h': 93 * 86_400_000, '1d': 3 * 366 * 86_400_000 };
+export const MAX_RANGE_MS: Record<Granularity, number> = { '1m': 2 * DAY_MS, '1h': 93 * DAY_MS, '1d': 3 * 366 * DAY_MS };
 const MAX_TOP = 100;
+const GRANULARITIES = Object.keys(GRANULARITY_MS) as [Granularity, ...Granularity[]];
 
-export interface StatsMeta {
-  from: string;
-  to: string;
-  /** Event time every partition has reached; windows ending before it (plus grace) are final. */
-  watermark: string | null;
-  /** true when every window in the answer is closed: the answer will not change. */
-  final: boolean;
-  late_events_dropped: number;
-}
+// --- Answers ---
 
-interface RangeQuery {
-  range: Range;
-  queries: Record<string, string[]>;
-}
+const TimeSchema = z.string().datetime().openapi({ description: 'ISO-8601, UTC' });
 
-function parseRange(c: Context, allowed: string[], maxRangeMs: (q: Record<string, string[]>) => number, errors: FieldError[]): RangeQuery {
-  const queries = c.req.queries();
-  checkParameterNames(queries, new Set(['from', 'to', 'project_id', ...allowed]), errors);
-  const rawFrom = queries.from?.[0];
-  const rawTo = queries.to?.[0];
-  if (rawFrom === undefined) errors.push({ field: 'from', problem: 'is required' });
-  if (rawTo === undefined) errors.push({ field: 'to', problem: 'is required' });
-  const from = rawFrom === undefined ? undefined : parseTimeParam('from', rawFrom, errors);
-  const to = rawTo === undefined ? undefined : parseTimeParam('to', rawTo, errors);
-  if (from !== undefined && to !== undefined) {
-    if (from >= to) errors.push({ field: 'to', problem: 'must be after from' });
-    else if (to - from > maxRangeMs(queries)) {
-      errors.push({ field: 'to', expected: `a range of at most ${maxRangeMs(queries) / 86_400_000} days here`, problem: `the range is ${((to - from) / 86_400_000).toFixed(1)} days` });
+const StatsMetaSchema = z.object({
+  from: TimeSchema,
+  to: TimeSchema,
+  watermark: TimeSchema.nullable().openapi({ description: 'Event time every partition has reached; windows ending before it (plus grace) are final. Null before any event.' }),
+  final: z.boolean().openapi({ description: 'Every window in the answer is closed: the answer will not change (and is cacheable).' }),
+  late_events_dropped: z.number().int().openapi({ description: 'Events that came after their window closed, in the range.' }),
+});
+
+const countsSchema = z.record(z.number().int());
+
+export const UserSeriesSchema = StatsMetaSchema.extend({
+  user_id: z.string(),
+  granularity: z.enum(GRANULARITIES),
+  series: z.array(
+    z.object({
+      start: TimeSchema,
+      events: z.number().int(),
+      actions: countsSchema.optional().openapi({ description: 'Events per action, with `split=action`.' }),
+      final: z.boolean(),
+    }),
+  ),
+}).openapi('UserSeries');
+
+export const UserSessionsSchema = StatsMetaSchema.extend({
+  user_id: z.string(),
+  sessions: z.array(
+    z.object({ start: TimeSchema, end: TimeSchema, events: z.number().int(), duration_ms: z.number().int(), final: z.boolean() }),
+  ),
+}).openapi('UserSessions');
+
+export const OverviewSchema = StatsMetaSchema.extend({
+  events: z.number().int(),
+  unique_users: z.number().int(),
+  actions: countsSchema.openapi({ description: 'Events per action.' }),
+  top_users: z.array(z.object({ user_id: z.string(), events: z.number().int() })),
+  top_actions: z.array(z.object({ action: z.string(), events: z.number().int() })),
+}).openapi('Overview');
+
+export type StatsMeta = z.infer<typeof StatsMetaSchema>;
+
+// --- Requests ---
+
+const param = (description: string) => ({ param: { description } });
+
+const RangeShape = {
+  from: time.openapi(param('Range start (inclusive): ISO-8601 with a zone, or epoch ms.')),
+  to: time.openapi(param('Range end (exclusive), after `from` and within the longest range the route answers: ISO-8601 with a zone, or epoch ms.')),
+  project_id: z.string().default('default').openapi(param('Which project.')),
+};
+type RangeParameters = z.infer<z.ZodObject<typeof RangeShape>>;
+
+/** `from` and `to` (required, to after from, at most `maxRangeMs` apart) and `project_id`, with the route's own parameters. */
+function rangeQuery<S extends z.ZodRawShape>(shape: S, maxRangeMs: (query: z.infer<z.ZodObject<S>>) => number) {
+  return queryParameters({ ...RangeShape, ...shape }).superRefine((query, ctx) => {
+    // The compiler cannot see through the generic spread: these are RangeShape's and S's.
+    const { from, to } = query as RangeParameters;
+    const max = maxRangeMs(query as z.infer<z.ZodObject<S>>);
+    if (from >= to) refuse(ctx, { problem: 'must be after from' }, { field: 'to' });
+    else if (to - from > max) {
+      refuse(ctx, { expected: `a range of at most ${max / DAY_MS} days here`, problem: `the range is ${((to - from) / DAY_MS).toFixed(1)} days` }, { field: 'to' });
     }
-  }
-  return { range: { projectId: queries.project_id?.[0] ?? 'default', from: from ?? 0, to: to ?? 0 }, queries };
+  });
 }
 
-function granularityOf(queries: Record<string, string[]>, errors?: FieldError[]): Granularity {
-  const raw = queries.granularity?.[0] ?? '1h';
-  if (raw in GRANULARITY_MS) return raw as Granularity;
-  errors?.push({ field: 'granularity', expected: Object.keys(GRANULARITY_MS).join(' | '), problem: `got "${raw}"` });
-  return '1h';
+const UserPath = z.object({ user_id: z.string().openapi(param("The application's own user identifier.")) });
+
+const CACHING_HEADERS = z.object({
+  ETag: z.string().openapi({ description: 'On a final answer' }),
+  'Cache-Control': z.string().openapi({ description: '`public, max-age=300` on a final answer, `no-store` on an open one' }),
+});
+
+function statsResponses<T extends z.ZodTypeAny>(schema: T, description: string) {
+  return {
+    200: { description, headers: CACHING_HEADERS, content: { 'application/json': { schema } } },
+    304: { description: 'Not modified: a final answer whose ETag the client sent in If-None-Match' },
+    400: errorResponse('`invalid_parameter`: `details` names each parameter, what is allowed and what came'),
+    ...CLICKHOUSE_ERROR_RESPONSES,
+  };
 }
+
+export const userSeriesRoute = createRoute({
+  method: 'get',
+  path: '/users/{user_id}',
+  summary: "A user's event counts per bucket",
+  description: `Reads agg_user_activity_1m (1m, range up to ${MAX_RANGE_MS['1m'] / DAY_MS} days), _1h (up to ${MAX_RANGE_MS['1h'] / DAY_MS} days) or _1d (up to ${MAX_RANGE_MS['1d'] / DAY_MS} days). Other parameters are refused.`,
+  request: {
+    params: UserPath,
+    query: rangeQuery(
+      {
+        granularity: oneOf(GRANULARITIES).default('1h').openapi(param('Bucket size; bounds the range.')),
+        split: oneOf(['action']).optional().openapi(param('`action`: each bucket also counts events per action.')),
+      },
+      (query) => MAX_RANGE_MS[query.granularity],
+    ),
+  },
+  responses: statsResponses(UserSeriesSchema, "The user's series"),
+});
+
+export const userSessionsRoute = createRoute({
+  method: 'get',
+  path: '/users/{user_id}/sessions',
+  summary: "A user's sessions starting in the range",
+  description: `Reads agg_user_sessions. The range is up to ${MAX_RANGE_MS['1h'] / DAY_MS} days. Other parameters are refused.`,
+  request: { params: UserPath, query: rangeQuery({}, () => MAX_RANGE_MS['1h']) },
+  responses: statsResponses(UserSessionsSchema, "The user's sessions"),
+});
+
+export const overviewRoute = createRoute({
+  method: 'get',
+  path: '/overview',
+  summary: 'Events, unique users, per action, top users and actions',
+  description: `Over the whole hours starting in the range (up to ${MAX_RANGE_MS['1h'] / DAY_MS} days), from agg_user_activity_1h. Other parameters are refused.`,
+  request: {
+    query: rangeQuery({ top: integer(1, MAX_TOP).default(10).openapi(param('How many top users and actions.')) }, () => MAX_RANGE_MS['1h']),
+  },
+  responses: statsResponses(OverviewSchema, 'The overview'),
+});
+
+// --- Handlers ---
 
 /** Final answers are cacheable and tagged; open ones must not be cached. */
 function respond<T extends { final: boolean }>(c: Context, body: T) {
   if (!body.final) {
     c.header('Cache-Control', 'no-store');
-    return c.json(body);
+    return c.json(body, 200);
   }
   const etag = `"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
   c.header('ETag', etag);
   c.header('Cache-Control', 'public, max-age=300');
   if (c.req.header('if-none-match') === etag) return c.body(null, 304);
-  return c.json(body);
+  return c.json(body, 200);
 }
 
 export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number) {
@@ -88,66 +175,57 @@ export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number)
       late_events_dropped: lateEvents,
     };
   };
+  const rangeOf = (query: RangeParameters): Range => ({ projectId: query.project_id, from: query.from, to: query.to });
 
-  return new Hono()
-    .get('/users/:user_id', async (c) => {
-      const errors: FieldError[] = [];
-      const { range, queries } = parseRange(c, ['granularity', 'split'], (q) => MAX_RANGE_MS[granularityOf(q)], errors);
-      const granularity = granularityOf(queries, errors);
-      const split = queries.split?.[0];
-      if (split !== undefined && split !== 'action') errors.push({ field: 'split', expected: 'action', problem: `got "${split}"` });
-      if (errors.length > 0) invalidParameters(errors);
-      const step = GRANULARITY_MS[granularity];
-      const [points, info] = await Promise.all([
-        userSeries(clickhouse, c.req.param('user_id'), granularity, range),
-        meta(TOPOLOGY, range, range.to),
-      ]);
+  return new OpenAPIHono({ defaultHook: refuseInvalidParameters })
+    .openapi(userSeriesRoute, async (c) => {
+      const { user_id: userId } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const range = rangeOf(query);
+      const step = GRANULARITY_MS[query.granularity];
+      const [points, info] = await Promise.all([userSeries(clickhouse, userId, query.granularity, range), meta(TOPOLOGY, range, range.to)]);
       const watermark = info.watermark === null ? null : Date.parse(info.watermark);
-      return respond(c, {
-        user_id: c.req.param('user_id'),
-        granularity,
+      const body: z.infer<typeof UserSeriesSchema> = {
+        user_id: userId,
+        granularity: query.granularity,
         ...info,
         series: points.map((p) => ({
           start: iso(p.start),
           events: p.events,
-          ...(split ? { actions: p.actions } : {}),
+          ...(query.split ? { actions: p.actions } : {}),
           final: closedBy(watermark, p.start + step),
         })),
-      });
+      };
+      return respond(c, body);
     })
-    .get('/users/:user_id/sessions', async (c) => {
-      const errors: FieldError[] = [];
-      const { range } = parseRange(c, [], () => MAX_RANGE_MS['1h'], errors);
-      if (errors.length > 0) invalidParameters(errors);
-      const [sessions, info] = await Promise.all([userSessions(clickhouse, c.req.param('user_id'), range), meta(SESSIONS_TOPOLOGY, range, range.to)]);
-      return respond(c, {
-        user_id: c.req.param('user_id'),
+    .openapi(userSessionsRoute, async (c) => {
+      const { user_id: userId } = c.req.valid('param');
+      const range = rangeOf(c.req.valid('query'));
+      const [sessions, info] = await Promise.all([userSessions(clickhouse, userId, range), meta(SESSIONS_TOPOLOGY, range, range.to)]);
+      const body: z.infer<typeof UserSessionsSchema> = {
+        user_id: userId,
         ...info,
         final: info.final && sessions.every((s) => s.is_final === 1),
         sessions: sessions.map((s) => ({ start: iso(s.start), end: iso(s.end), events: s.events, duration_ms: s.duration_ms, final: s.is_final === 1 })),
-      });
+      };
+      return respond(c, body);
     })
-    .get('/overview', async (c) => {
-      const errors: FieldError[] = [];
-      const { range, queries } = parseRange(c, ['top'], () => MAX_RANGE_MS['1h'], errors);
-      const rawTop = queries.top?.[0];
-      const top = rawTop === undefined ? 10 : Number(rawTop);
-      if (rawTop !== undefined && (!/^\d+$/.test(rawTop) || top < 1 || top > MAX_TOP)) {
-        errors.push({ field: 'top', expected: `integer 1..${MAX_TOP}`, problem: `got "${rawTop}"` });
-      }
-      if (errors.length > 0) invalidParameters(errors);
-      const [totals, info] = await Promise.all([overview(clickhouse, range, top), meta(TOPOLOGY, range, range.to)]);
+    .openapi(overviewRoute, async (c) => {
+      const query = c.req.valid('query');
+      const range = rangeOf(query);
+      const [totals, info] = await Promise.all([overview(clickhouse, range, query.top), meta(TOPOLOGY, range, range.to)]);
       const topActions = Object.entries(totals.actions)
         .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
-        .slice(0, top)
+        .slice(0, query.top)
         .map(([action, events]) => ({ action, events }));
-      return respond(c, {
+      const body: z.infer<typeof OverviewSchema> = {
         ...info,
         events: totals.events,
         unique_users: totals.uniqueUsers,
         actions: totals.actions,
         top_users: totals.topUsers,
         top_actions: topActions,
-      });
+      };
+      return respond(c, body);
     });
 }

@@ -6,11 +6,16 @@
  *
  * Status: 202 every event accepted; 207 some accepted, some refused; 400 none
  * accepted. The body is always `{accepted, refused, results}`.
+ *
+ * The route's definition documents it (OpenAPI) without validating: each
+ * event is checked by the Avro-driven validator, which answers per event, and
+ * the JSON event of the document is derived from the same Avro schema.
  */
-import { Hono, type Context } from 'hono';
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BodyError, parseJsonBody, parseNdjsonBody, type BodyItem, type BodyLimits } from '../ingestion/parse-body.js';
-import { validateEvent, type EventLimits, type EventRecord, type EventError } from '../ingestion/validate-event.js';
+import { validateEvent, type EventLimits, type EventRecord, type EventError, type RefusalCode } from '../ingestion/validate-event.js';
 import { PublishUnavailableError, type Publisher } from '../kafka/publisher.js';
 import {
   SchemaUnavailableError,
@@ -20,7 +25,8 @@ import {
 } from '../serde/event-schemas.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
-import { ApiError } from './errors.js';
+import { ApiError, ErrorBodySchema, FieldErrorSchema, errorResponse, unavailableResponse } from './errors.js';
+import { TIME_SCHEMA, eventJsonSchema, newestEventSchema } from './event-json-schema.js';
 
 export const CONTENT_TYPES = {
   json: 'application/json',
@@ -45,16 +51,141 @@ export interface TrackDeps {
   now?: () => number;
 }
 
-export type EventResult =
-  | { index: number; status: 'accepted'; event_id: string; partition: number; offset: string; schema_id: number; warnings?: string[] }
-  | { index: number; status: 'refused'; errors: EventError[] };
+// Every refusal code of validate-event.ts and no other: `satisfies` does not compile on a difference.
+const REFUSAL_CODES = Object.keys({
+  event_too_large: true,
+  invalid_json: true,
+  not_an_object: true,
+  server_field: true,
+  unknown_field: true,
+  missing: true,
+  wrong_type: true,
+  invalid_uuid: true,
+  invalid_time: true,
+  empty: true,
+  too_long: true,
+  too_many_properties: true,
+  invalid_property_key: true,
+  not_finite: true,
+} satisfies Record<RefusalCode, true>) as [RefusalCode, ...RefusalCode[]];
 
-export interface TrackResponse {
-  accepted: number;
-  refused: number;
-  results: EventResult[];
-  /** Present when no event was accepted (status 400). */
-  error?: { code: string; message: string };
+const EventErrorSchema = FieldErrorSchema.extend({
+  code: z.enum(REFUSAL_CODES).openapi({ description: 'Stable, to branch on; also the `reason` label of `streamtrack_events_refused_total`' }),
+}).openapi('EventError');
+
+const EventResultSchema = z
+  .discriminatedUnion('status', [
+    z.object({
+      index: z.number().int(),
+      status: z.literal('accepted'),
+      event_id: z.string().uuid(),
+      partition: z.number().int(),
+      offset: z.string(),
+      schema_id: z.number().int(),
+      warnings: z.array(z.string()).optional().openapi({ description: 'What the API changed on the way in, e.g. `timestamp_in_future_clamped`' }),
+    }),
+    z.object({ index: z.number().int(), status: z.literal('refused'), errors: z.array(EventErrorSchema) }),
+  ])
+  .openapi('EventResult');
+
+export const TrackResponseSchema = z
+  .object({
+    accepted: z.number().int(),
+    refused: z.number().int(),
+    results: z.array(EventResultSchema).openapi({ description: "Every event's result, in request order" }),
+    error: z
+      .object({ code: z.enum(['invalid_event', 'invalid_events']), message: z.string() })
+      .optional()
+      .openapi({ description: 'Present when no event was accepted (status 400)' }),
+  })
+  .openapi('TrackResponse');
+
+export type EventResult = z.infer<typeof EventResultSchema>;
+export type TrackResponse = z.infer<typeof TrackResponseSchema>;
+
+const eventRef = { $ref: '#/components/schemas/TrackEvent' };
+
+/** POST /track as documented: the JSON event from the Avro schema in schemas/; the body's rules are parse-body.ts's. */
+function trackRoute(limits: TrackLimits) {
+  const events = { type: 'array', items: eventRef, minItems: 1, maxItems: limits.body.maxBatchEvents } as const;
+  return createRoute({
+    method: 'post',
+    path: '/',
+    summary: 'Track one event or a batch',
+    description: [
+      'Each event is checked against its registered Avro schema (the latest, or the version in `X-Schema-Version`), published to Kafka keyed by `user_id`,',
+      "and answered once Kafka acknowledged it, with every event's result in request order.",
+      `A body is at most ${limits.maxBodyBytes} bytes, an event at most ${limits.body.maxEventBytes}, a batch at most ${limits.body.maxBatchEvents} events.`,
+    ].join(' '),
+    middleware: [
+      bodyLimit({
+        maxSize: limits.maxBodyBytes,
+        onError: () => {
+          throw new ApiError(413, 'payload_too_large', `body exceeds ${limits.maxBodyBytes} bytes`);
+        },
+      }),
+    ],
+    parameters: [
+      {
+        name: SCHEMA_VERSION_HEADER,
+        in: 'header',
+        required: false,
+        description: 'Pin a registered version of the event schema (JSON and NDJSON bodies); the latest when absent.',
+        schema: { type: 'string', pattern: '^[1-9]\\d{0,8}$' },
+      },
+    ],
+    request: {
+      body: {
+        required: true,
+        // Plain JSON Schemas, not zod: the Avro-driven validator checks each event and answers per event.
+        content: {
+          [CONTENT_TYPES.json]: {
+            schema: {
+              oneOf: [
+                eventRef,
+                events,
+                {
+                  type: 'object',
+                  description: "Segment's batch form: a batch `sent_at` applies to the events without one",
+                  properties: { batch: events, sent_at: TIME_SCHEMA },
+                  required: ['batch'],
+                  additionalProperties: false,
+                },
+              ],
+            },
+            example: { user_id: 'u42', action: 'purchase', properties: { amount: 19.99 } },
+          },
+          [CONTENT_TYPES.ndjson]: {
+            schema: { type: 'string', description: 'One TrackEvent (JSON) per line; a line that is not JSON refuses that event only' },
+            example: '{"user_id":"u42","action":"a"}\n{"user_id":"u43","action":"b"}\n',
+          },
+          [CONTENT_TYPES.wire]: {
+            schema: {
+              type: 'string',
+              format: 'binary',
+              description:
+                'One event encoded by the client in the Confluent wire format: magic byte 0, 4-byte big-endian schema id (a registered version of the event subject), Avro body',
+            },
+          },
+        },
+      },
+    },
+    responses: {
+      202: { description: 'Every event accepted', content: { [CONTENT_TYPES.json]: { schema: TrackResponseSchema } } },
+      207: { description: 'Some events accepted, some refused: each result says which and why', content: { [CONTENT_TYPES.json]: { schema: TrackResponseSchema } } },
+      400: {
+        description: [
+          'No event accepted: the results, with `error.code` `invalid_event` (one event) or `invalid_events` (a batch);',
+          'or the body as a whole is wrong (the error shape): `invalid_json`, `invalid_encoding`, `empty_batch`, `invalid_batch`, `invalid_wire_format`,',
+          '`unknown_schema`, `invalid_avro`, `invalid_schema_version`, `unknown_schema_version`',
+        ].join(' '),
+        content: { [CONTENT_TYPES.json]: { schema: z.union([TrackResponseSchema, ErrorBodySchema]) } },
+      },
+      413: errorResponse('`payload_too_large`, `event_too_large` (a single-event body; in a batch such an event is refused alone), `too_many_events`'),
+      415: errorResponse('`unsupported_media_type`'),
+      503: unavailableResponse('`kafka_unavailable`, or `schema_registry_unavailable` when the schema is not cached'),
+    },
+  });
 }
 
 const RETRY_AFTER_SECONDS = 5;
@@ -127,14 +258,10 @@ function respond(c: Context, results: EventResult[], single: boolean) {
 export function createTrackRoutes(deps: TrackDeps) {
   const now = deps.now ?? Date.now;
   const { limits } = deps;
-  return new Hono().post(
-    '/',
-    bodyLimit({
-      maxSize: limits.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `body exceeds ${limits.maxBodyBytes} bytes`);
-      },
-    }),
+  const routes = new OpenAPIHono();
+  routes.openAPIRegistry.registerComponent('schemas', 'TrackEvent', eventJsonSchema(newestEventSchema(), limits.event));
+  return routes.openapi(
+    trackRoute(limits),
     async (c) => {
       const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const format = (Object.keys(CONTENT_TYPES) as Array<keyof typeof CONTENT_TYPES>).find((f) => CONTENT_TYPES[f] === contentType);

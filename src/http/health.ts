@@ -7,6 +7,7 @@
  * down would stop ingestion that never waits on it. A worker is ready while
  * it is a member of the consumer group.
  */
+import { z } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 
 export type DependencyCheck = () => Promise<unknown>;
@@ -18,10 +19,23 @@ export interface ReadinessChecks {
 
 type CheckResult = { ok: boolean; error?: string };
 
-export interface Readiness {
-  status: 'ready' | 'unavailable';
-  checks: Record<string, CheckResult & { required?: false }>;
-}
+export const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
+
+/** /readyz's answer; the API's OpenAPI document uses this same schema. */
+export const ReadinessSchema = z
+  .object({
+    status: z.enum(['ready', 'unavailable']),
+    checks: z.record(
+      z.object({
+        ok: z.boolean(),
+        error: z.string().optional(),
+        required: z.literal(false).optional().openapi({ description: 'Reported only: does not decide readiness (ClickHouse)' }),
+      }),
+    ),
+  })
+  .openapi('Readiness');
+
+export type Readiness = z.infer<typeof ReadinessSchema>;
 
 const CHECK_TIMEOUT_MS = 2_000;
 
