@@ -2,7 +2,7 @@
  * GET /stats parameters against the real ClickHouse engine: every bad value
  * is a 400 naming the parameter and what is allowed; ranges are bounded per
  * granularity; an empty range is 200 with an empty series, provisional.
- * (Answers against ground truth: e2e/windowed-aggregates.test.ts.)
+ * (Answers against ground truth: stats-truth.integration.test.ts, e2e/windowed-aggregates.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js';
