@@ -39,9 +39,30 @@ export interface EventRow {
   kafka_offset: string;
 }
 
-/** Epoch milliseconds as ClickHouse's DateTime64(3) text in UTC: `2024-01-31 23:59:59.123`. */
+const DAY_MS = 86_400_000;
+/** `YYYY-MM-DD ` by day number: a batch's times fall on a few days. */
+const dayPrefixes = new Map<number, string>();
+const MAX_CACHED_DAYS = 4_096;
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * Epoch milliseconds as ClickHouse's DateTime64(3) text in UTC: `2024-01-31 23:59:59.123`.
+ * Called for every time of every row the worker writes (it was the worker's
+ * costliest function as `toISOString`), so the date part is computed once per day.
+ */
 export function toDateTime64(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const day = Math.floor(ms / DAY_MS);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= MAX_CACHED_DAYS) dayPrefixes.clear();
+    prefix = `${new Date(day * DAY_MS).toISOString().slice(0, 10)} `;
+    dayPrefixes.set(day, prefix);
+  }
+  const t = ms - day * DAY_MS;
+  const seconds = Math.floor(t / 1000);
+  return `${prefix}${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:${pad2(seconds % 60)}.${pad3(t % 1000)}`;
 }
 
 export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: number): EventRow {

@@ -33,19 +33,19 @@ interface ActivityChangeRow extends ActivityValues {
   is_final: 0 | 1;
 }
 
-function activityValues(aggregate: ActivityAggregate): ActivityValues {
-  const numeric = Object.entries(aggregate.numeric);
-  const pick = (field: 'count' | 'sum' | 'min' | 'max') => Object.fromEntries(numeric.map(([name, s]) => [name, s[field]]));
-  return {
-    events: aggregate.events,
-    actions: aggregate.actions,
-    first_event_at: toDateTime64(aggregate.firstEventAt),
-    last_event_at: toDateTime64(aggregate.lastEventAt),
-    numeric_count: pick('count'),
-    numeric_sum: pick('sum'),
-    numeric_min: pick('min'),
-    numeric_max: pick('max'),
-  };
+type NumericField = 'count' | 'sum' | 'min' | 'max';
+
+/** The aggregate's per-property statistics as the table's four map columns. */
+function numericColumns(aggregate: ActivityAggregate): Record<NumericField, Record<string, number>> {
+  const columns: Record<NumericField, Record<string, number>> = { count: {}, sum: {}, min: {}, max: {} };
+  for (const name in aggregate.numeric) {
+    const stats = aggregate.numeric[name]!;
+    columns.count[name] = stats.count;
+    columns.sum[name] = stats.sum;
+    columns.min[name] = stats.min;
+    columns.max[name] = stats.max;
+  }
+  return columns;
 }
 
 /** A stored minute result, times as epoch-millisecond strings (exact, unlike ISO text round trips). */
@@ -97,14 +97,21 @@ export async function writeActivityResults(
   if (results.length === 0) return 0;
   const stored = await storedActivity(client, results);
   const rows: ActivityChangeRow[] = [];
+  let written = 0;
+  // Rows as whole literals, not spreads: this loop runs for every result the worker emits.
   for (const result of results) {
     const { project_id, user_id } = splitUserKey(result.key);
     const previous = stored.get(`${project_id}/${user_id}/${result.window.start}`);
     if (previous && previous.revision >= result.revision) continue;
-    const base = { topology, project_id, user_id, window_start: toDateTime64(result.window.start), window_end: toDateTime64(result.window.end) };
+    const window_start = toDateTime64(result.window.start);
+    const window_end = toDateTime64(result.window.end);
     if (previous) {
       rows.push({
-        ...base,
+        topology,
+        project_id,
+        user_id,
+        window_start,
+        window_end,
         revision: previous.revision,
         is_final: previous.is_final,
         events: previous.events,
@@ -118,10 +125,30 @@ export async function writeActivityResults(
         sign: -1,
       });
     }
-    rows.push({ ...base, ...activityValues(result.aggregate), revision: result.revision, is_final: result.kind === 'final' ? 1 : 0, sign: 1 });
+    const aggregate = result.aggregate;
+    const numeric = numericColumns(aggregate);
+    rows.push({
+      topology,
+      project_id,
+      user_id,
+      window_start,
+      window_end,
+      revision: result.revision,
+      is_final: result.kind === 'final' ? 1 : 0,
+      events: aggregate.events,
+      actions: aggregate.actions,
+      first_event_at: toDateTime64(aggregate.firstEventAt),
+      last_event_at: toDateTime64(aggregate.lastEventAt),
+      numeric_count: numeric.count,
+      numeric_sum: numeric.sum,
+      numeric_min: numeric.min,
+      numeric_max: numeric.max,
+      sign: 1,
+    });
+    written += 1;
   }
   if (rows.length > 0) await client.insert({ table: 'agg_user_activity_changes', values: rows, format: 'JSONEachRow' });
-  return rows.filter((r) => r.sign === 1).length;
+  return written;
 }
 
 /** Writes session results as snapshots; a retraction deletes the session it names. */

@@ -27,33 +27,36 @@ export async function writeCheckpoints<A>(
   checkpoints: Array<{ topology: string; checkpoint: Checkpoint<A> }>,
   version: bigint,
 ): Promise<void> {
-  const values: StateRow[] = checkpoints.flatMap(({ topology, checkpoint }) => {
-    const base = { topology, partition, version: version.toString() };
-    return [
-      ...checkpoint.open.map((w) => ({
-        ...base,
-        key: w.key,
-        window_start: w.window.start,
-        window_end: w.window.end,
-        aggregate: JSON.stringify(w.aggregate),
-        emitted: w.emitted ? 1 : 0,
-        emitted_at: w.emittedAt ?? null,
-        through_offset: w.throughOffset.toString(),
-        is_deleted: 0,
-      })),
-      ...checkpoint.gone.map((g) => ({
-        ...base,
-        key: g.key,
-        window_start: g.start,
-        window_end: g.start,
-        aggregate: '',
-        emitted: 0,
-        emitted_at: null,
-        through_offset: '0',
-        is_deleted: 1,
-      })),
-    ];
-  });
+  const versionText = version.toString();
+  // Rows as whole literals, not spreads: every open window that changed is written after every batch.
+  const values: StateRow[] = checkpoints.flatMap(({ topology, checkpoint }) => [
+    ...checkpoint.open.map((w) => ({
+      topology,
+      partition,
+      version: versionText,
+      key: w.key,
+      window_start: w.window.start,
+      window_end: w.window.end,
+      aggregate: JSON.stringify(w.aggregate),
+      emitted: w.emitted ? 1 : 0,
+      emitted_at: w.emittedAt ?? null,
+      through_offset: w.throughOffset.toString(),
+      is_deleted: 0,
+    })),
+    ...checkpoint.gone.map((g) => ({
+      topology,
+      partition,
+      version: versionText,
+      key: g.key,
+      window_start: g.start,
+      window_end: g.start,
+      aggregate: '',
+      emitted: 0,
+      emitted_at: null,
+      through_offset: '0',
+      is_deleted: 1,
+    })),
+  ]);
   if (values.length > 0) await client.insert({ table: 'window_state', values, format: 'JSONEachRow' });
 }
 
