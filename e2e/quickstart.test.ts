@@ -116,4 +116,28 @@ describe('quick start', () => {
       error: { code: 'invalid_parameter', details: [{ field: 'limit', problem: 'got "0"' }] },
     });
   });
+
+  it('refuses a body over the limit over real HTTP, declared or chunked, and keeps serving', async () => {
+    const big = JSON.stringify({ user_id: 'u', action: 'a', properties: { blob: 'x'.repeat(600_000) } });
+    const declared = await track(JSON.parse(big));
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+
+    const chunk = new TextEncoder().encode(big.slice(0, 64 * 1024));
+    const chunked = await fetch(`${base}/track`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 10; i++) controller.enqueue(chunk);
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(await chunked.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+
+    expect((await track({ user_id: 'after_413', action: 'still_served' })).status).toBe(202);
+  });
 });

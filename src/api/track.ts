@@ -13,7 +13,6 @@
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { BodyError, parseJsonBody, parseNdjsonBody, type BodyItem, type BodyLimits } from '../ingestion/parse-body.js';
 import { validateEvent, type EventLimits, type EventRecord, type EventError, type RefusalCode } from '../ingestion/validate-event.js';
 import { PublishUnavailableError, type Publisher } from '../kafka/publisher.js';
@@ -27,6 +26,7 @@ import type { ApiMetrics } from '../observability/metrics.js';
 import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
 import { ApiError, ErrorBodySchema, FieldErrorSchema, errorResponse, unavailableResponse } from './errors.js';
 import { TIME_SCHEMA, eventJsonSchema, newestEventSchema } from './event-json-schema.js';
+import { readBody } from './request-body.js';
 
 export const CONTENT_TYPES = {
   json: 'application/json',
@@ -117,14 +117,6 @@ function trackRoute(limits: TrackLimits) {
       "and answered once Kafka acknowledged it, with every event's result in request order.",
       `A body is at most ${limits.maxBodyBytes} bytes, an event at most ${limits.body.maxEventBytes}, a batch at most ${limits.body.maxBatchEvents} events.`,
     ].join(' '),
-    middleware: [
-      bodyLimit({
-        maxSize: limits.maxBodyBytes,
-        onError: () => {
-          throw new ApiError(413, 'payload_too_large', `body exceeds ${limits.maxBodyBytes} bytes`);
-        },
-      }),
-    ],
     parameters: [
       {
         name: SCHEMA_VERSION_HEADER,
@@ -268,7 +260,7 @@ export function createTrackRoutes(deps: TrackDeps) {
       if (!format) {
         throw new ApiError(415, 'unsupported_media_type', `content type must be one of ${Object.values(CONTENT_TYPES).join(', ')}, got "${contentType}"`);
       }
-      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      const bytes = await readBody(c, limits.maxBodyBytes);
       const receivedAt = now();
       const prepare = (value: unknown, schema: EventSchema): Prepared => {
         const validation = validateEvent(value, schema.type, receivedAt, limits.event);
