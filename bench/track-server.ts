@@ -1,12 +1,13 @@
 /**
  * The API as benchmarked: the real app (real Kafka, registry, ClickHouse
- * client) from the environment's config, plus `POST /noop`, a Hono route that
- * reads the body and answers 202 without any work, on the same server, so
+ * client) from the environment's config, plus `POST /noop` and
+ * `POST /noop-fetch`, Hono routes that read the body and answer 202 without any work, on the same server, so
  * the framework's own cost is measured beside /track in the same run.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../src/api/app.js';
+import { readBody } from '../src/api/request-body.js';
 import { createApiServices } from '../src/api/server.js';
 import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
@@ -16,7 +17,13 @@ const config = loadConfig();
 const services = createApiServices(config, createLogger('warn', 'bench-api'));
 await runSteps(bootstrapSteps(config, services.kafka));
 const app = new Hono()
+  // Two baselines: the body read as /track reads it (src/api/request-body.ts),
+  // and as a Hono handler reads it by default (through a Fetch Request).
   .post('/noop', async (c) => {
+    await readBody(c, config.api.maxBodyBytes);
+    return c.json({ accepted: 1 }, 202);
+  })
+  .post('/noop-fetch', async (c) => {
     await c.req.arrayBuffer();
     return c.json({ accepted: 1 }, 202);
   })
