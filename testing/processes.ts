@@ -23,7 +23,16 @@ const NODE_FLAGS = ['--max-semi-space-size=64'];
 
 /** A TypeScript entry point of this repository in a child process (via tsx), run as in production. */
 export function spawnTypeScript(args: string[], env: NodeJS.ProcessEnv): StreamtrackProcess {
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', ...args], {
+  return spawnNode(['--import', 'tsx', ...args], env);
+}
+
+/** `api` or `worker` from the compiled build (`npm run build`), exactly as the container image runs it. */
+export function spawnBuilt(command: 'api' | 'worker', env: NodeJS.ProcessEnv): StreamtrackProcess {
+  return spawnNode(['dist/src/cli.js', command], env);
+}
+
+function spawnNode(args: string[], env: NodeJS.ProcessEnv): StreamtrackProcess {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,8 +12,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import avro, { type Type } from 'avsc';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-export const SCHEMAS_DIR = new URL('../../schemas/', import.meta.url).pathname;
+export const SCHEMAS_DIR = `${join(PACKAGE_ROOT, 'schemas')}/`;
 export const EVENT_RECORD_NAME = 'dev.streamtrack.events.TrackedEvent';
 const EVENT_SCHEMA_FILE = /^tracked-event\.v(\d+)\.avsc$/;
 /**

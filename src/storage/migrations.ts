@@ -9,9 +9,10 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { createClickHouse } from './clickhouse.js';
 
-export const MIGRATIONS_DIR = new URL('../../migrations/clickhouse/', import.meta.url).pathname;
+export const MIGRATIONS_DIR = `${join(PACKAGE_ROOT, 'migrations', 'clickhouse')}/`;
 const MIGRATION_FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
 export interface Migration {
