@@ -126,6 +126,33 @@ function assignments(entries: Iterable<[string, string]>, prefix = ''): string {
   return [...entries].map(([k, v]) => `${prefix}${k} = ${literal(v)}`).join(', ');
 }
 
+/**
+ * The settings now SET in the session. A statement changes only what differs
+ * from them (a client sends the same settings with nearly every request), so
+ * each statement runs with exactly its own settings without a SET and a reset
+ * around every one.
+ */
+let appliedSettings = new Map<string, string>();
+
+async function applySettings(wanted: Map<string, string>) {
+  const changes = [
+    ...[...appliedSettings.keys()].filter((key) => !wanted.has(key)).map((key) => `${key} = DEFAULT`),
+    ...[...wanted].filter(([key, value]) => appliedSettings.get(key) !== value).map(([key, value]) => `${key} = ${literal(value)}`),
+  ];
+  if (changes.length === 0) return;
+  try {
+    await session.queryAsync(`SET ${changes.join(', ')}`);
+    appliedSettings = new Map(wanted);
+  } catch (error) {
+    // Unknown state: back to the defaults of everything that may be set.
+    for (const key of new Set([...appliedSettings.keys(), ...wanted.keys()])) {
+      await session.queryAsync(`SET ${key} = DEFAULT`).catch(() => undefined);
+    }
+    appliedSettings = new Map();
+    throw error;
+  }
+}
+
 async function execute(request: ParsedRequest) {
   const { settings, params } = request;
   if (request.database !== currentDatabase) {
@@ -133,14 +160,8 @@ async function execute(request: ParsedRequest) {
     currentDatabase = request.database;
   }
   if (params.size > 0) await session.queryAsync(`SET ${assignments(params, 'param_')}`);
-  if (settings.size > 0) await session.queryAsync(`SET ${assignments(settings)}`);
-  try {
-    return await session.queryAsync(request.sql, { format: request.format });
-  } finally {
-    if (settings.size > 0) {
-      await session.queryAsync(`SET ${[...settings.keys()].map((k) => `${k} = DEFAULT`).join(', ')}`);
-    }
-  }
+  await applySettings(settings);
+  return session.queryAsync(request.sql, { format: request.format });
 }
 
 function contentType(format: string, sql: string): string {
