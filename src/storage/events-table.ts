@@ -17,15 +17,8 @@ export interface StoredEvent {
   warnings: string[];
 }
 
-export interface EventRow {
-  event_id: string;
-  project_id: string;
-  user_id: string;
-  action: string;
-  timestamp: string;
-  sent_at: string | null;
-  received_at: string;
-  session_id: string | null;
+/** A row of `events` as written: the stored fields, times as DateTime64 text, properties as JSON text, context flattened. */
+export interface EventRow extends Omit<StoredEvent, 'properties' | 'context'> {
   properties: string;
   context_ip: string | null;
   context_user_agent: string | null;
@@ -33,7 +26,6 @@ export interface EventRow {
   context_library_name: string | null;
   context_library_version: string | null;
   context_page_url: string | null;
-  warnings: string[];
   schema_id: number;
   kafka_partition: number;
   kafka_offset: string;
