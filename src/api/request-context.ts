@@ -28,8 +28,11 @@ export function observeRequests(metrics: ApiMetrics, logger: Logger): Middleware
     const labels = { method: c.req.method, route, status: String(c.res.status) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
+    const refused = c.res.status >= 400 && c.res.status < 500;
+    // The entry is built only when it will be written: at the default level, successful requests are not.
+    if (!refused && !logger.isLevelEnabled('debug')) return;
     const entry = { request_id: c.get('requestId'), ...labels, path: c.req.path, ms: Math.round(seconds * 1000) };
-    if (c.res.status >= 400 && c.res.status < 500) logger.info(entry, 'request refused');
+    if (refused) logger.info(entry, 'request refused');
     else logger.debug(entry, 'request');
   };
 }

@@ -9,6 +9,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import { lastValueFrom, type Observable } from 'rxjs';
 import type { Logger } from '../logger.js';
+import { secondsSince } from '../observability/metrics.js';
 
 export interface ConsumedRecord {
   offset: string;
@@ -139,7 +140,7 @@ export async function runBatchConsumer(
         topic: batch.topic,
         partition: batch.partition,
         records: partitionBatch.records.length,
-        seconds: (performance.now() - started) / 1000,
+        seconds: secondsSince(started),
         lag: Number(BigInt(batch.highWatermark) - BigInt(partitionBatch.lastOffset) - 1n),
       });
     },

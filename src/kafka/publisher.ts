@@ -11,6 +11,7 @@
  * rather than letting memory grow while Kafka is away.
  */
 import { Partitioners, type Kafka } from 'kafkajs';
+import { secondsSince } from '../observability/metrics.js';
 import { connectOnce, createIdempotentProducer } from './client.js';
 
 export interface OutgoingRecord {
@@ -131,7 +132,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
           call.records.map((record, i) => ({ key: record.key, value: record.value, partition: call.partitions[i]! })),
         ),
       });
-      observer.acknowledged(records, (performance.now() - started) / 1000);
+      observer.acknowledged(records, secondsSince(started));
       // Within a partition the records got consecutive offsets, in the order sent.
       const nextOffset = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
       for (const call of batch) {
