@@ -4,17 +4,20 @@
  *   source  streamtrack.events (Avro, Confluent wire format)
  *   -> decode by the writer schema id, resolved to the newest schema
  *   -> branch: undecodable -> dead-letter topic (with the reason)
- *   -> dedupe by event_id: within the batch, then against `event_ids`
- *   -> sink   ClickHouse `events`, one insert per partition batch, with an
- *             insert_deduplication_token naming the batch's offsets
+ *   -> dedupe by event_id: within the round, then against `event_ids`
+ *   -> sink   ClickHouse `events`, one insert per round of partition
+ *             batches, with an insert_deduplication_token naming their
+ *             offset ranges (a retried insert is ignored; a replay after a
+ *             crash may group batches differently, and the event_id lookup
+ *             is what keeps it out)
  *
- * Its output is the batch's canonical events: each event_id's own record
+ * Its output is the round's canonical events: each event_id's own record
  * (stored now, or stored from this very record before a restart), which the
  * windowed topologies count. A resent event_id is never counted twice.
  * Sink writes and registry lookups are retried with backoff while the
  * partition is ours.
  */
-import { concatMap, from, map, of, toArray, type Observable } from 'rxjs';
+import { concatMap, map, of, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { PartitionBatch } from '../src/kafka/batch-consumer.js';
 import type { DeadLetter, DeadLetterSink } from '../src/kafka/dead-letters.js';
@@ -31,59 +34,68 @@ export interface RawEventsDeps {
 
 export interface CanonicalEvent {
   event: TrackedEvent;
+  partition: number;
   offset: bigint;
 }
 
 export interface RawEventsOutput {
+  /** In partition, then offset order. */
   canonical: CanonicalEvent[];
   stored: number;
   duplicates: number;
   deadLettered: number;
 }
 
-type Decoded = ({ ok: true; offset: string } & DecodedEvent) | { ok: false; letter: DeadLetter };
+type Decoded = ({ ok: true; topic: string; partition: number; offset: string } & DecodedEvent) | { ok: false; letter: DeadLetter };
 
-/** First occurrence of each event_id wins, in offset order. */
+/** First occurrence of each event_id wins, in the order given. */
 function firstPerEventId<T extends { event: { event_id: string } }>(decoded: T[]): T[] {
   const seen = new Set<string>();
   return decoded.filter(({ event }) => !seen.has(event.event_id) && seen.add(event.event_id));
 }
 
+/** Names a round's content for ClickHouse's insert deduplication: its batches' offset ranges. */
+function roundToken(round: PartitionBatch[]): string {
+  return round.map((b) => `${b.topic}:${b.partition}:${b.firstOffset}-${b.lastOffset}`).join(',');
+}
+
 export function rawEventsTopology(deps: RawEventsDeps) {
-  return (batch: PartitionBatch, retried: Retried): Observable<RawEventsOutput> => {
+  async function decodeBatch(batch: PartitionBatch): Promise<Decoded[]> {
     const { topic, partition } = batch;
-
-    const decodeRecord = (record: PartitionBatch['records'][number]): Observable<Decoded> => {
+    const decoded: Decoded[] = [];
+    for (const record of batch.records) {
       const letter = (reason: string): Decoded => ({ ok: false, letter: { record, topic, partition, reason } });
-      if (record.value === null) return of(letter('empty value'));
-      const value = record.value;
-      return retried('decode', async (): Promise<Decoded> => {
-        try {
-          return { ok: true, offset: record.offset, ...(await deps.decode(value)) };
-        } catch (error) {
-          if (error instanceof UndecodableError) return letter(`undecodable: ${error.message}`);
-          throw error;
-        }
-      });
-    };
+      if (record.value === null) {
+        decoded.push(letter('empty value'));
+        continue;
+      }
+      try {
+        decoded.push({ ok: true, topic, partition, offset: record.offset, ...(await deps.decode(record.value)) });
+      } catch (error) {
+        if (!(error instanceof UndecodableError)) throw error; // the registry is unavailable: the round is retried
+        decoded.push(letter(`undecodable: ${error.message}`));
+      }
+    }
+    return decoded;
+  }
 
-    return from(batch.records).pipe(
-      concatMap(decodeRecord),
-      toArray(),
+  return (round: PartitionBatch[], retried: Retried): Observable<RawEventsOutput> =>
+    // Decoding is pure, so a registry outage retries the whole round's decoding.
+    retried('decode', async () => (await Promise.all(round.map(decodeBatch))).flat()).pipe(
       concatMap((decoded) => {
         const letters = decoded.flatMap((d) => (d.ok ? [] : [d.letter]));
         const events = firstPerEventId(decoded.flatMap((d) => (d.ok ? [d] : [])));
-        const token = `${topic}:${partition}:${batch.firstOffset}-${batch.lastOffset}`;
         return retried('dead letters', () => deps.deadLetters.send(letters)).pipe(
           concatMap(() => retried('stored ids', () => storedEventPositions(deps.clickhouse, events.map((e) => e.event.event_id)))),
           concatMap((stored) => {
             const fresh = events.filter((e) => !stored.has(e.event.event_id));
-            const replayed = events.filter((e) => stored.get(e.event.event_id) === `${partition}:${e.offset}`);
-            const rows = fresh.map((e) => toRow(e.event, { topic, partition, offset: e.offset }, e.schemaId));
+            const replayed = events.filter((e) => stored.get(e.event.event_id) === `${e.partition}:${e.offset}`);
+            const rows = fresh.map((e) => toRow(e.event, { topic: e.topic, partition: e.partition, offset: e.offset }, e.schemaId));
+            const token = roundToken(round);
             const insert = rows.length > 0 ? retried('events', () => insertEvents(deps.clickhouse, rows, token)) : of(undefined);
             const canonical = [...replayed, ...fresh]
-              .map((e) => ({ event: e.event, offset: BigInt(e.offset) }))
-              .sort((a, b) => (a.offset < b.offset ? -1 : 1));
+              .map((e) => ({ event: e.event, partition: e.partition, offset: BigInt(e.offset) }))
+              .sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
             return insert.pipe(
               map(() => ({
                 canonical,
@@ -96,5 +108,4 @@ export function rawEventsTopology(deps: RawEventsDeps) {
         );
       }),
     );
-  };
 }

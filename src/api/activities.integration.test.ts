@@ -3,7 +3,8 @@
  * events (2,000 users over 20 days): every filter against a ground truth
  * computed here, pagination across the
  * whole result set while new events arrive (no duplicates, no gaps), SQL
- * injection attempts as harmless literals, read-your-write, bad parameters.
+ * injection attempts as harmless literals, read-your-write, bad parameters,
+ * and the event-id lookup at a size one URL cannot carry.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,7 +12,7 @@ import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js
 import { isolatedConfig } from '../../testing/test-config.js';
 import type { TrackedEvent } from '../model/event.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
-import { insertEvents, toRow } from '../storage/events-table.js';
+import { insertEvents, storedEventPositions, toRow } from '../storage/events-table.js';
 import type { ActivitiesPage } from './activities.js';
 import type { ErrorBody } from './errors.js';
 
@@ -214,5 +215,14 @@ describe('read-your-write', () => {
     const result = await page(`wait_for=${randomUUID()}&wait_ms=200&limit=1`);
     expect(result.waited).toMatchObject({ satisfied: false });
     expect(result.waited!.waited_ms).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('stored event positions (the lookup behind wait_for and the worker’s dedupe)', () => {
+  it('answers for 60,000 ids at once, more than one URL can carry', async () => {
+    const ids = seeded.slice(0, 60_000).map((e) => e.event_id);
+    const positions = await storedEventPositions(clickhouse, [...ids, randomUUID()]);
+    expect(positions.size).toBe(60_000);
+    expect(positions.get(ids[59_999]!)).toBe('0:59999');
   });
 });

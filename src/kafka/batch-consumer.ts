@@ -1,10 +1,15 @@
 /**
- * A consumer-group member that hands each fetched partition batch to a
- * processing function (an RxJS pipeline) and commits only after that
- * pipeline completed, at the commit point it names (an offset, and metadata
- * kept with it): at-least-once delivery into the sinks. kafkajs waits for
- * the pipeline before fetching more from that partition, which is the
- * backpressure.
+ * A consumer-group member that hands fetched partition batches, a round at a
+ * time, to a processing function (an RxJS pipeline) and commits only after
+ * that pipeline completed, at the commit points it names (an offset, and
+ * metadata kept with it): at-least-once delivery into the sinks. kafkajs
+ * waits for the pipeline before fetching more, which is the backpressure.
+ *
+ * A round is every batch kafkajs hands over in the same turn of the event
+ * loop: with one worker per partition, that is the whole fetch response. The
+ * pipeline then writes each table once per round instead of once per
+ * partition, so the number of ClickHouse statements stays flat as the
+ * partitions a worker holds grow.
  */
 import type { Consumer, Kafka } from 'kafkajs';
 import { lastValueFrom, type Observable } from 'rxjs';
@@ -43,7 +48,17 @@ export interface CommittedPosition {
 export interface BatchConsumerOptions {
   groupId: string;
   topic: string;
+  /** At least the partitions one member may hold, so a whole fetch forms one round. */
   partitionsConsumedConcurrently: number;
+}
+
+/** A batch waiting in its round, with what kafkajs gave for it. */
+interface RoundMember {
+  batch: PartitionBatch;
+  resolveOffset(offset: string): void;
+  highWatermark: string;
+  started: number;
+  settle(error?: unknown): void;
 }
 
 export interface RunningConsumer {
@@ -56,8 +71,11 @@ export interface RunningConsumer {
 }
 
 export interface BatchHandlers {
-  /** Turns a batch into its commit point; nothing is committed unless it completes. */
-  process(batch: PartitionBatch): Observable<CommitPoint>;
+  /**
+   * Turns a round of batches (distinct partitions) into their commit points,
+   * in the same order; nothing is committed unless it completes.
+   */
+  process(round: PartitionBatch[]): Observable<CommitPoint[]>;
   /** The assignment changed: state kept per partition is no longer valid. */
   onAssignment(): void;
 }
@@ -114,34 +132,61 @@ export async function runBatchConsumer(
     if (!payload.restart) crashed(payload.error);
   });
 
+  let round: RoundMember[] = [];
+
+  async function runRound() {
+    const members = round;
+    round = [];
+    try {
+      const commits = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
+      // A partition revoked meanwhile is left uncommitted: its new owner replays from the last commit.
+      const owned = members.flatMap((member, i) => (member.batch.isStale() ? [] : [{ member, commit: commits[i]! }]));
+      for (const { member } of owned) member.resolveOffset(member.batch.lastOffset); // advances this member's fetch position
+      if (owned.length > 0) {
+        await consumer.commitOffsets(owned.map(({ member, commit }) => ({ topic: member.batch.topic, partition: member.batch.partition, ...commit })));
+      }
+      for (const { member } of owned) {
+        const { batch } = member;
+        observer?.committed({
+          topic: batch.topic,
+          partition: batch.partition,
+          records: batch.records.length,
+          seconds: secondsSince(member.started),
+          lag: Number(BigInt(member.highWatermark) - BigInt(batch.lastOffset) - 1n),
+        });
+      }
+      for (const member of members) member.settle();
+    } catch (error) {
+      for (const member of members) member.settle(error);
+    }
+  }
+
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-    eachBatch: async ({ batch, heartbeat, isStale, resolveOffset }) => {
-      if (batch.isEmpty()) return;
-      const started = performance.now();
-      const partitionBatch: PartitionBatch = {
-        topic: batch.topic,
-        partition: batch.partition,
-        records: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
-        firstOffset: batch.firstOffset()!,
-        lastOffset: batch.lastOffset(),
-        heartbeat,
-        isStale,
-      };
-      const commit = await lastValueFrom(handlers.process(partitionBatch));
-      if (isStale()) return; // revoked meanwhile: the new owner replays from the last commit
-      resolveOffset(partitionBatch.lastOffset); // advances this member's fetch position
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, ...commit }]);
-      observer?.committed({
-        topic: batch.topic,
-        partition: batch.partition,
-        records: partitionBatch.records.length,
-        seconds: secondsSince(started),
-        lag: Number(BigInt(batch.highWatermark) - BigInt(partitionBatch.lastOffset) - 1n),
+    eachBatch: ({ batch, heartbeat, isStale, resolveOffset }) => {
+      if (batch.isEmpty()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        round.push({
+          batch: {
+            topic: batch.topic,
+            partition: batch.partition,
+            records: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
+            firstOffset: batch.firstOffset()!,
+            lastOffset: batch.lastOffset(),
+            heartbeat,
+            isStale,
+          },
+          resolveOffset,
+          highWatermark: batch.highWatermark,
+          started: performance.now(),
+          settle: (error) => (error === undefined ? resolve() : reject(error)),
+        });
+        // kafkajs hands over a fetch's batches in one turn; the round starts after it.
+        if (round.length === 1) setImmediate(() => void runRound());
       });
     },
   });

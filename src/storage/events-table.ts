@@ -1,6 +1,7 @@
 /** Reads and writes of the raw `events` table. All SQL is parameterised. */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
+import { chunkByCost, urlCost } from './lookup-chunks.js';
 
 /** An event as the API returns it: every stored field, times in ISO-8601 UTC. */
 export interface StoredEvent {
@@ -98,18 +99,21 @@ export async function insertEvents(client: ClickHouseClient, rows: EventRow[], d
 
 /**
  * Which of these event ids are stored already, and from which Kafka record
- * (`partition:offset`): a primary-key lookup in `event_ids`. An id stored
- * twice by a race keeps its first record.
+ * (`partition:offset`): primary-key lookups in `event_ids`, as many as the
+ * URL budget needs. An id stored twice by a race keeps its first record.
  */
 export async function storedEventPositions(client: ClickHouseClient, ids: string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const result = await client.query({
-    query: `SELECT toString(event_id) AS id, argMin(concat(toString(kafka_partition), ':', toString(kafka_offset)), stored_at) AS position
-            FROM event_ids WHERE event_id IN {ids:Array(UUID)} GROUP BY event_id`,
-    query_params: { ids },
-    format: 'JSONEachRow',
-  });
-  return new Map((await result.json<{ id: string; position: string }>()).map((row) => [row.id, row.position]));
+  const positions = new Map<string, string>();
+  for (const chunk of chunkByCost(ids, urlCost)) {
+    const result = await client.query({
+      query: `SELECT toString(event_id) AS id, argMin(concat(toString(kafka_partition), ':', toString(kafka_offset)), stored_at) AS position
+              FROM event_ids WHERE event_id IN {ids:Array(UUID)} GROUP BY event_id`,
+      query_params: { ids: chunk },
+      format: 'JSONEachRow',
+    });
+    for (const row of await result.json<{ id: string; position: string }>()) positions.set(row.id, row.position);
+  }
+  return positions;
 }
 
 export const STORED_EVENT_COLUMNS = `

@@ -10,6 +10,7 @@ import { durationMs, type ActivityAggregate } from '../stream/aggregates.js';
 import { splitUserKey } from '../stream/topology.js';
 import type { LateEvent, WindowResult } from '../stream/window-store.js';
 import { toDateTime64 } from './events-table.js';
+import { chunkByCost, urlCost } from './lookup-chunks.js';
 
 interface ActivityValues {
   events: number;
@@ -59,29 +60,36 @@ type StoredActivity = Omit<ActivityValues, 'first_event_at' | 'last_event_at'> &
   last_ms: string;
 };
 
-/** The stored revision of each window the results are about, keyed `project/user/start`. */
+/**
+ * The stored revision of each window the results are about, keyed
+ * `project/user/start`; as many queries as the URL budget needs.
+ */
 async function storedActivity(client: ClickHouseClient, results: WindowResult<ActivityAggregate>[]): Promise<Map<string, StoredActivity>> {
   const keys = results.map((r) => ({ ...splitUserKey(r.key), start: r.window.start }));
-  const result = await client.query({
-    query: `SELECT project_id, user_id, toString(toUnixTimestamp64Milli(window_start)) AS start_ms,
-                   revision, is_final, events, actions,
-                   toString(toUnixTimestamp64Milli(first_event_at)) AS first_ms,
-                   toString(toUnixTimestamp64Milli(last_event_at)) AS last_ms,
-                   numeric_count, numeric_sum, numeric_min, numeric_max
-            FROM agg_user_activity_1m FINAL
-            WHERE project_id IN {projects:Array(String)} AND user_id IN {users:Array(String)}
-              AND window_start IN {starts:Array(DateTime64(3, 'UTC'))}`,
-    query_params: {
-      projects: [...new Set(keys.map((k) => k.project_id))],
-      users: [...new Set(keys.map((k) => k.user_id))],
-      starts: [...new Set(keys.map((k) => toDateTime64(k.start)))],
-    },
-    format: 'JSONEachRow',
-    // Counts as JSON numbers (they are far below 2^53), as the types say.
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  const rows = await result.json<StoredActivity>();
-  return new Map(rows.map((row) => [`${row.project_id}/${row.user_id}/${row.start_ms}`, row]));
+  const stored = new Map<string, StoredActivity>();
+  // A key costs its project, its user and its start (a DateTime64 literal, 23 characters).
+  for (const chunk of chunkByCost(keys, (k) => urlCost(k.project_id) + urlCost(k.user_id) + urlCost('0000-00-00 00:00:00.000'))) {
+    const result = await client.query({
+      query: `SELECT project_id, user_id, toString(toUnixTimestamp64Milli(window_start)) AS start_ms,
+                     revision, is_final, events, actions,
+                     toString(toUnixTimestamp64Milli(first_event_at)) AS first_ms,
+                     toString(toUnixTimestamp64Milli(last_event_at)) AS last_ms,
+                     numeric_count, numeric_sum, numeric_min, numeric_max
+              FROM agg_user_activity_1m FINAL
+              WHERE project_id IN {projects:Array(String)} AND user_id IN {users:Array(String)}
+                AND window_start IN {starts:Array(DateTime64(3, 'UTC'))}`,
+      query_params: {
+        projects: [...new Set(chunk.map((k) => k.project_id))],
+        users: [...new Set(chunk.map((k) => k.user_id))],
+        starts: [...new Set(chunk.map((k) => toDateTime64(k.start)))],
+      },
+      format: 'JSONEachRow',
+      // Counts as JSON numbers (they are far below 2^53), as the types say.
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    for (const row of await result.json<StoredActivity>()) stored.set(`${row.project_id}/${row.user_id}/${row.start_ms}`, row);
+  }
+  return stored;
 }
 
 /**

@@ -17,46 +17,50 @@ interface StateRow {
 }
 
 /**
- * One insert (so all or nothing) for the partition's changes in every
- * topology; `version` is the offset after the batch, which only grows within
- * a partition.
+ * What changed in one topology's windows of one partition, as of `version`:
+ * the offset after the batch, which only grows within a partition.
  */
-export async function writeCheckpoints<A>(
-  client: ClickHouseClient,
-  partition: number,
-  checkpoints: Array<{ topology: string; checkpoint: Checkpoint<A> }>,
-  version: bigint,
-): Promise<void> {
-  const versionText = version.toString();
+export interface PartitionCheckpoint<A> {
+  topology: string;
+  partition: number;
+  version: bigint;
+  checkpoint: Checkpoint<A>;
+}
+
+/** One insert, so all or nothing, for every topology and partition of a round. */
+export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints: PartitionCheckpoint<A>[]): Promise<void> {
   // Rows as whole literals, not spreads: every open window that changed is written after every batch.
-  const values: StateRow[] = checkpoints.flatMap(({ topology, checkpoint }) => [
-    ...checkpoint.open.map((w) => ({
-      topology,
-      partition,
-      version: versionText,
-      key: w.key,
-      window_start: w.window.start,
-      window_end: w.window.end,
-      aggregate: JSON.stringify(w.aggregate),
-      emitted: w.emitted ? 1 : 0,
-      emitted_at: w.emittedAt ?? null,
-      through_offset: w.throughOffset.toString(),
-      is_deleted: 0,
-    })),
-    ...checkpoint.gone.map((g) => ({
-      topology,
-      partition,
-      version: versionText,
-      key: g.key,
-      window_start: g.start,
-      window_end: g.start,
-      aggregate: '',
-      emitted: 0,
-      emitted_at: null,
-      through_offset: '0',
-      is_deleted: 1,
-    })),
-  ]);
+  const values: StateRow[] = checkpoints.flatMap(({ topology, partition, version, checkpoint }) => {
+    const versionText = version.toString();
+    return [
+      ...checkpoint.open.map((w) => ({
+        topology,
+        partition,
+        version: versionText,
+        key: w.key,
+        window_start: w.window.start,
+        window_end: w.window.end,
+        aggregate: JSON.stringify(w.aggregate),
+        emitted: w.emitted ? 1 : 0,
+        emitted_at: w.emittedAt ?? null,
+        through_offset: w.throughOffset.toString(),
+        is_deleted: 0,
+      })),
+      ...checkpoint.gone.map((g) => ({
+        topology,
+        partition,
+        version: versionText,
+        key: g.key,
+        window_start: g.start,
+        window_end: g.start,
+        aggregate: '',
+        emitted: 0,
+        emitted_at: null,
+        through_offset: '0',
+        is_deleted: 1,
+      })),
+    ];
+  });
   if (values.length > 0) await client.insert({ table: 'window_state', values, format: 'JSONEachRow' });
 }
 

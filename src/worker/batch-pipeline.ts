@@ -1,12 +1,14 @@
 /**
- * What the worker does with one partition batch, top to bottom:
+ * What the worker does with one round of partition batches (see
+ * batch-consumer), top to bottom:
  *
  *   raw-events topology (decode, dead letters, dedupe, store raw events)
- *   -> each windowed topology: fold the canonical events into the
- *      partition's windows; write results, then the checkpoint of the
- *      windows that changed, late events and the watermark
- *   -> the commit point: after the batch, with each topology's watermark and
- *      the processed position as commit metadata
+ *   -> each windowed topology: fold each partition's canonical events into
+ *      that partition's windows; write the results, then the checkpoints of
+ *      the windows that changed, late events and the watermarks, one insert
+ *      per table for the whole round
+ *   -> each batch's commit point: after the batch, with each topology's
+ *      watermark and the processed position as commit metadata
  *
  * A partition's next owner (after a rebalance, a crash) restores the open
  * windows from their checkpoint and the watermark from the commit; records
@@ -21,8 +23,9 @@ import type { Logger } from '../logger.js';
 import { secondsSince, type WorkerMetrics } from '../observability/metrics.js';
 import type { ActivityAggregate } from '../stream/aggregates.js';
 import { SINK_BACKOFF, retryWhileOwned, type Retried } from '../stream/backoff.js';
-import { PartitionedWindows, type PartitionOutput } from '../stream/partitioned-windows.js';
+import { PartitionedWindows, type PartitionOutput, type PositionedEvent } from '../stream/partitioned-windows.js';
 import { describeTopology, type WindowedTopology } from '../stream/topology.js';
+import type { WindowResult } from '../stream/window-store.js';
 import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults } from '../storage/window-results.js';
 import { loadCheckpoint, writeCheckpoints } from '../storage/window-state.js';
 import type { RawEventsOutput } from '../../topology/raw-events.js';
@@ -46,13 +49,13 @@ export function parseResumeState(metadata: string | null): ResumeState | undefin
 }
 
 /** Which table a topology's results go to. */
-const SINKS: Record<string, (client: ClickHouseClient, topology: string, output: PartitionOutput<ActivityAggregate>) => Promise<unknown>> = {
-  agg_user_activity_1m: (client, topology, output) => writeActivityResults(client, topology, output.results),
-  agg_user_sessions: (client, topology, output) => writeSessionResults(client, topology, output.results),
+const SINKS: Record<string, (client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[]) => Promise<unknown>> = {
+  agg_user_activity_1m: writeActivityResults,
+  agg_user_sessions: writeSessionResults,
 };
 
 export interface BatchPipelineDeps {
-  raw: (batch: PartitionBatch, retried: Retried) => Observable<RawEventsOutput>;
+  raw: (round: PartitionBatch[], retried: Retried) => Observable<RawEventsOutput>;
   topologies: WindowedTopology<ActivityAggregate>[];
   clickhouse: ClickHouseClient;
   /** The group's committed positions, read once per assignment. */
@@ -121,49 +124,70 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     deps.metrics.lateEvents.inc({ topology }, output.late.length);
   }
 
-  function retriedFor(batch: PartitionBatch): Retried {
+  function retriedFor(round: PartitionBatch[]): Retried {
+    const partitions = round.map((b) => b.partition);
     // A heartbeat after every step keeps the member in its group through a
-    // long batch (kafkajs only sends one when the interval has passed).
+    // long round (kafkajs only sends one when the interval has passed); all
+    // batches share the one consumer, so any batch's heartbeat will do.
+    const heartbeat = () => round[0]!.heartbeat();
     return (what, work) =>
       retryWhileOwned(async () => {
         const result = await timedSinkWrite(what, work);
-        await batch.heartbeat();
+        await heartbeat();
         return result;
       }, {
         policy: SINK_BACKOFF,
-        owned: () => !batch.isStale(),
+        // A round is retried as a whole, so only while every partition in it is still ours.
+        owned: () => round.every((b) => !b.isStale()),
         onRetry: async (err, attempt) => {
-          log.warn({ err, attempt, partition: batch.partition, what }, 'step failed; retrying');
-          await batch.heartbeat();
+          log.warn({ err, attempt, partitions, what }, 'step failed; retrying');
+          await heartbeat();
         },
       });
   }
 
-  function windowed(batch: PartitionBatch, raw: RawEventsOutput, replayedBelow: bigint, retried: Retried) {
-    const { partition } = batch;
-    const events = raw.canonical.map((e) => ({ ...e, replayed: e.offset < replayedBelow }));
+  function windowed(round: PartitionBatch[], raw: RawEventsOutput, replayedBelow: bigint[], retried: Retried) {
+    const byPartition = new Map<number, PositionedEvent[]>(round.map((b) => [b.partition, []]));
+    const replayEnd = new Map(round.map((b, i) => [b.partition, replayedBelow[i]!]));
+    for (const { event, partition, offset } of raw.canonical) {
+      byPartition.get(partition)!.push({ event, offset, replayed: offset < replayEnd.get(partition)! });
+    }
     // Computed once: a retry writes the same results and checkpoints again.
-    const outputs = windows.map((w) => ({ topology: w.topology, output: w.process(partition, events) }));
-    for (const { topology, output } of outputs) countWindows(topology.name, output);
+    const outputs = windows.map((w) => ({
+      topology: w.topology,
+      partitions: round.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!) })),
+    }));
+    for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
     return retried('window results', async () => {
-      for (const { topology, output } of outputs) await SINKS[topology.sink]!(deps.clickhouse, topology.name, output);
-      // One insert per table for all topologies: fewer round trips per batch.
+      for (const { topology, partitions } of outputs) {
+        await SINKS[topology.sink]!(deps.clickhouse, topology.name, partitions.flatMap(({ output }) => output.results));
+      }
       await writeCheckpoints(
         deps.clickhouse,
-        partition,
-        outputs.map(({ topology, output }) => ({ topology: topology.name, checkpoint: output.checkpoint })),
-        BigInt(batch.lastOffset) + 1n,
+        outputs.flatMap(({ topology, partitions }) =>
+          partitions.map(({ batch, output }) => ({
+            topology: topology.name,
+            partition: batch.partition,
+            version: BigInt(batch.lastOffset) + 1n,
+            checkpoint: output.checkpoint,
+          })),
+        ),
       );
-      await recordLateEvents(deps.clickhouse, outputs.map(({ topology, output }) => ({ topology: topology.name, late: output.late })));
+      await recordLateEvents(
+        deps.clickhouse,
+        outputs.map(({ topology, partitions }) => ({ topology: topology.name, late: partitions.flatMap(({ output }) => output.late) })),
+      );
       await recordWatermarks(
         deps.clickhouse,
-        outputs.map(({ topology, output }) => ({
-          topology: topology.name,
-          partition,
-          watermark: output.stats.watermark,
-          openWindows: output.stats.openWindows,
-          lateEvents: output.stats.lateEvents,
-        })),
+        outputs.flatMap(({ topology, partitions }) =>
+          partitions.map(({ batch, output }) => ({
+            topology: topology.name,
+            partition: batch.partition,
+            watermark: output.stats.watermark,
+            openWindows: output.stats.openWindows,
+            lateEvents: output.stats.lateEvents,
+          })),
+        ),
       );
     });
   }
@@ -192,16 +216,16 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
       resumed = new Map();
       committed = undefined;
     },
-    process(batch: PartitionBatch): Observable<CommitPoint> {
-      const retried = retriedFor(batch);
-      return retried('resume state', () => resume(batch.partition)).pipe(
+    process(round: PartitionBatch[]): Observable<CommitPoint[]> {
+      const retried = retriedFor(round);
+      return retried('resume state', () => Promise.all(round.map((batch) => resume(batch.partition)))).pipe(
         concatMap((replayedBelow) =>
-          deps.raw(batch, retried).pipe(
+          deps.raw(round, retried).pipe(
             concatMap((raw) => {
               countProcessed(raw);
-              return windowed(batch, raw, replayedBelow, retried);
+              return windowed(round, raw, replayedBelow, retried);
             }),
-            map(() => commitPoint(batch, replayedBelow)),
+            map(() => round.map((batch, i) => commitPoint(batch, replayedBelow[i]!))),
           ),
         ),
       );

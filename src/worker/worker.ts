@@ -107,7 +107,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 
   consumer = await runBatchConsumer(
     kafka,
-    { groupId, topic, partitionsConsumedConcurrently: 3 },
+    { groupId, topic, partitionsConsumedConcurrently: config.kafka.eventsPartitions },
     pipeline,
     logger,
     lagObserver(metrics),
