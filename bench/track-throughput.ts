@@ -44,6 +44,25 @@ async function load(url: string, body: (i: number) => string, expectStatus: numb
   return { result, okPerSecond: ok / DURATION, other: result.requests.total - ok };
 }
 
+/** The API's produce requests so far: count, records and acknowledgement seconds, from its /metrics. */
+async function produceTotals(base: string) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? 0);
+  return {
+    requests: value('streamtrack_kafka_produce_batch_records_count'),
+    records: value('streamtrack_kafka_produce_batch_records_sum'),
+    seconds: value('streamtrack_kafka_produce_duration_seconds_sum'),
+  };
+}
+
+/** What Kafka saw of one run: produce requests per second, records per request, mean time to acknowledge. */
+function produceLine(before: Awaited<ReturnType<typeof produceTotals>>, after: Awaited<ReturnType<typeof produceTotals>>) {
+  const requests = after.requests - before.requests;
+  const perRequest = (after.records - before.records) / requests;
+  const ackMs = ((after.seconds - before.seconds) / requests) * 1000;
+  return `${'  its produce requests'.padEnd(34)} ${(requests / DURATION).toFixed(0).padStart(8)} /s     ${perRequest.toFixed(1)} records each, acknowledged in ${ackMs.toFixed(1)} ms on average`;
+}
+
 function line(name: string, r: Awaited<ReturnType<typeof load>>, unit = 'req/s') {
   const l = r.result.latency;
   return `${name.padEnd(34)} ${r.okPerSecond.toFixed(0).padStart(8)} ${unit}   p50 ${l.p50} ms  p99 ${l.p99} ms  non-2xx ${r.other}`;
@@ -66,16 +85,21 @@ async function main() {
     await load(`${base}/track`, single, 202); // warm-up: JIT, producer connection, schema cache
     const noop = await load(`${base}/noop`, single, 202);
     const noopFetch = await load(`${base}/noop-fetch`, single, 202);
+    const beforeTrack = await produceTotals(base);
     const track = await load(`${base}/track`, single, 202);
+    const beforeBatches = await produceTotals(base);
     const batches = await load(`${base}/track`, batch, 202);
+    const afterBatches = await produceTotals(base);
 
     console.log(`\nPOST /track on loopback, ${CONNECTIONS} connections, ${DURATION} s each, keep-alive`);
     console.log(line('no-op route, body read as /track', noop));
     console.log(line('no-op route, body via Fetch', noopFetch));
     console.log(line('/track, 1 event per request', track));
+    console.log(produceLine(beforeTrack, beforeBatches));
     console.log(`${'ratio /track : no-op'.padEnd(34)} ${(track.okPerSecond / noop.okPerSecond).toFixed(2)}`);
     console.log(`${'ratio /track : no-op (Fetch)'.padEnd(34)} ${(track.okPerSecond / noopFetch.okPerSecond).toFixed(2)}`);
     console.log(line('/track, 100 events per request', batches));
+    console.log(produceLine(beforeBatches, afterBatches));
     console.log(`${'events/s acknowledged by Kafka'.padEnd(34)} ${(batches.okPerSecond * 100).toFixed(0)}`);
     console.log(`${'API RSS after the runs'.padEnd(34)} ${(await rssMb(server.child.pid)).toFixed(0)} MB`);
   } finally {

@@ -303,13 +303,17 @@ export function createTrackRoutes(deps: TrackDeps) {
       }
 
       let next = 0;
+      // Counted per label, then added: a batch costs one label lookup per schema and reason, not per event.
+      const accepted = new Map<number, number>();
+      const refused = new Map<RefusalCode, number>();
       const results = prepared.map((p, index): EventResult => {
         if (!p.ok) {
-          deps.metrics.eventsRefused.inc({ reason: p.errors[0]!.code });
+          const reason = p.errors[0]!.code;
+          refused.set(reason, (refused.get(reason) ?? 0) + 1);
           return { index, status: 'refused', errors: p.errors };
         }
         const { partition, offset } = published[next++]!;
-        deps.metrics.eventsAccepted.inc({ schema_id: p.schema.id });
+        accepted.set(p.schema.id, (accepted.get(p.schema.id) ?? 0) + 1);
         return {
           index,
           status: 'accepted',
@@ -320,6 +324,8 @@ export function createTrackRoutes(deps: TrackDeps) {
           ...(p.record.warnings.length > 0 ? { warnings: p.record.warnings } : {}),
         };
       });
+      for (const [schema_id, n] of accepted) deps.metrics.eventsAccepted.inc({ schema_id }, n);
+      for (const [reason, n] of refused) deps.metrics.eventsRefused.inc({ reason }, n);
       return respond(c, results, single);
     },
   );

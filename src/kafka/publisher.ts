@@ -4,9 +4,11 @@
  * replicas, and a deadline so a caller learns within seconds that Kafka is
  * unavailable instead of hanging.
  *
- * Records are batched like the Java producer's linger: they wait up to
- * `lingerMs` for company, and while one produce request is in flight the next
- * batch accumulates, so a request carries more records as load grows. The
+ * Records are batched like the Java producer's linger: a record waits at
+ * most `lingerMs` from its arrival for company, and while one produce request
+ * is in flight the next batch accumulates, so a request carries more records
+ * as load grows. Time spent waiting for the request in flight counts towards
+ * the linger: records that waited that long go as soon as it returns. The
  * queue is bounded: past `maxQueuedRecords` a publish fails at once (503)
  * rather than letting memory grow while Kafka is away.
  */
@@ -56,20 +58,29 @@ export class PublishUnavailableError extends Error {
   readonly retriable = true;
 }
 
-/** One publish call's records, settled together. */
+/** One publish call's records, settled together, once. */
 interface Pending {
   records: OutgoingRecord[];
+  /** performance.now() when queued. */
+  queuedAt: number;
   partitions: number[];
+  settled: boolean;
   resolve(published: PublishedRecord[]): void;
   reject(error: Error): void;
 }
 
+type PartitionTable = Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0]['partitionMetadata'];
+
 interface TopicQueue {
   pending: Pending[];
   pendingRecords: number;
+  /** The calls of the produce request in flight. */
+  sending: Pending[];
   timer: NodeJS.Timeout | undefined;
   inFlight: boolean;
-  partitions: Promise<number> | undefined;
+  /** The topic's partitions as the partitioner takes them, once known. */
+  table: PartitionTable | undefined;
+  loading: Promise<PartitionTable> | undefined;
 }
 
 // The producer's own partitioner, run here so each record's offset can be
@@ -83,21 +94,25 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
   const queues = new Map<string, TopicQueue>();
   let queued = 0;
 
-  function partitionCount(topic: string, queue: TopicQueue): Promise<number> {
-    queue.partitions ??= connect()
+  function partitionTable(topic: string, queue: TopicQueue): Promise<PartitionTable> {
+    queue.loading ??= connect()
       .then(() => admin.fetchTopicMetadata({ topics: [topic] }))
-      .then(({ topics }) => topics[0]!.partitions.length)
+      .then(({ topics }) => {
+        const count = topics[0]!.partitions.length;
+        queue.table = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+        return queue.table;
+      })
       .catch((error: unknown) => {
-        queue.partitions = undefined;
+        queue.loading = undefined;
         throw error;
       });
-    return queue.partitions;
+    return queue.loading;
   }
 
   function queueFor(topic: string): TopicQueue {
     let queue = queues.get(topic);
     if (!queue) {
-      queue = { pending: [], pendingRecords: 0, timer: undefined, inFlight: false, partitions: undefined };
+      queue = { pending: [], pendingRecords: 0, sending: [], timer: undefined, inFlight: false, table: undefined, loading: undefined };
       queues.set(topic, queue);
     }
     return queue;
@@ -105,8 +120,11 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
 
   function schedule(topic: string, queue: TopicQueue) {
     if (queue.inFlight || queue.timer || queue.pending.length === 0) return;
-    const delay = queue.pendingRecords >= settings.maxBatchRecords ? 0 : settings.lingerMs;
-    queue.timer = setTimeout(() => void flush(topic, queue), delay);
+    const waited = performance.now() - queue.pending[0]!.queuedAt;
+    const delay = queue.pendingRecords >= settings.maxBatchRecords ? 0 : Math.max(0, settings.lingerMs - waited);
+    // No timer when nothing is left to wait for: even a 0 ms timeout costs a turn of at least 1 ms.
+    if (delay === 0) void flush(topic, queue);
+    else queue.timer = setTimeout(() => void flush(topic, queue), delay);
   }
 
   async function flush(topic: string, queue: TopicQueue) {
@@ -120,6 +138,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
       take += 1;
     }
     const batch = queue.pending.splice(0, take);
+    queue.sending = batch;
     queue.pendingRecords -= records;
     queued -= records;
     const started = performance.now();
@@ -136,7 +155,8 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
       // Within a partition the records got consecutive offsets, in the order sent.
       const nextOffset = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
       for (const call of batch) {
-        call.resolve(
+        settle(
+          call,
           call.partitions.map((partition) => {
             const offset = nextOffset.get(partition) ?? -1n;
             nextOffset.set(partition, offset + 1n);
@@ -147,22 +167,59 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
     } catch (error) {
       observer.failed(records);
       const failure = new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
-      for (const call of batch) call.reject(failure);
+      for (const call of batch) settle(call, failure);
     } finally {
+      queue.sending = [];
       queue.inFlight = false;
       schedule(topic, queue);
     }
   }
 
-  function withDeadline<T>(work: Promise<T>): Promise<T> {
+  function settle(call: Pending, outcome: PublishedRecord[] | Error) {
+    if (call.settled) return; // answered already: its deadline passed
+    call.settled = true;
+    if (outcome instanceof Error) call.reject(outcome);
+    else call.resolve(outcome);
+  }
+
+  /**
+   * Deadlines: one sweep for all calls rather than a timer each (two timers
+   * per call were a visible share of a single-event request's CPU). A call
+   * still queued is dropped and never sent; one in the request in flight is
+   * answered, though Kafka may still store it.
+   */
+  function sweep() {
+    const expiredBefore = performance.now() - settings.timeoutMs;
+    const late = () => new PublishUnavailableError(`Kafka did not acknowledge within ${settings.timeoutMs} ms`);
+    for (const queue of queues.values()) {
+      for (const call of queue.sending) if (call.queuedAt < expiredBefore) settle(call, late());
+      const expired = queue.pending.filter((call) => call.queuedAt < expiredBefore);
+      if (expired.length === 0) continue;
+      queue.pending = queue.pending.filter((call) => call.queuedAt >= expiredBefore);
+      for (const call of expired) {
+        queue.pendingRecords -= call.records.length;
+        queued -= call.records.length;
+        settle(call, late());
+      }
+    }
+  }
+  const sweeper = setInterval(sweep, Math.min(100, Math.ceil(settings.timeoutMs / 10)));
+  sweeper.unref();
+
+  /** Loads the partition table, once per topic; the first calls wait for it within the deadline. */
+  async function loadTable(topic: string, queue: TopicQueue): Promise<PartitionTable> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new PublishUnavailableError(`Kafka did not acknowledge within ${settings.timeoutMs} ms`)),
-        settings.timeoutMs,
-      );
+      timer = setTimeout(() => reject(new PublishUnavailableError(`Kafka did not answer within ${settings.timeoutMs} ms`)), settings.timeoutMs);
     });
-    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+    try {
+      return await Promise.race([partitionTable(topic, queue), deadline]);
+    } catch (error) {
+      if (error instanceof PublishUnavailableError) throw error;
+      throw new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   return {
@@ -172,21 +229,18 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
         throw new PublishUnavailableError(`${queued} records already wait for Kafka; refusing more`);
       }
       const queue = queueFor(topic);
-      const partitionTotal = await withDeadline(partitionCount(topic, queue)).catch((error: unknown) => {
-        if (error instanceof PublishUnavailableError) throw error;
-        throw new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
-      });
-      const partitionMetadata = Array.from({ length: partitionTotal }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+      const partitionMetadata = queue.table ?? (await loadTable(topic, queue));
       const partitions = records.map((record) => partitioner({ topic, partitionMetadata, message: record }));
       const published = new Promise<PublishedRecord[]>((resolve, reject) => {
-        queue.pending.push({ records, partitions, resolve, reject });
+        queue.pending.push({ records, queuedAt: performance.now(), partitions, settled: false, resolve, reject });
       });
       queue.pendingRecords += records.length;
       queued += records.length;
       schedule(topic, queue);
-      return withDeadline(published);
+      return published;
     },
     async close() {
+      clearInterval(sweeper);
       await Promise.all([producer.disconnect(), admin.disconnect()]);
     },
   };
