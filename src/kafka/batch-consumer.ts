@@ -110,6 +110,9 @@ export async function runBatchConsumer(
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     maxWaitTimeInMs: 250,
+    // A fetch is one round, held in memory while its sinks write: 4 MB of
+    // records (about 30,000 events) bounds the worker's memory in a catch-up.
+    maxBytes: 4 * 1024 * 1024,
   });
   let crashed!: (error: Error) => void;
   const crashedPromise = new Promise<Error>((resolve) => (crashed = resolve));
