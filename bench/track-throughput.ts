@@ -19,7 +19,7 @@
  */
 import autocannon from 'autocannon';
 import { startServices } from '../testing/services.js';
-import { freePort, rssMb, spawnTypeScript } from '../testing/processes.js';
+import { cpuSeconds, freePort, machineCpuSeconds, rssMb, spawnTypeScript } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
@@ -30,8 +30,14 @@ function event(i: number) {
   return { user_id: `user_${i % 10_000}`, action: 'bench', properties: { plan: 'pro', i, ok: true } };
 }
 
-async function load(url: string, body: (i: number) => string, expectStatus: number) {
+/** Where a run's CPU went: the API process, this process (the load generator) and the machine as a whole. */
+async function cpuNow(apiPid: number | undefined) {
+  return { api: await cpuSeconds(apiPid), load: await cpuSeconds(), machine: await machineCpuSeconds() };
+}
+
+async function load(url: string, body: (i: number) => string, expectStatus: number, apiPid: number | undefined) {
   let i = 0;
+  const before = await cpuNow(apiPid);
   const result = await autocannon({
     url,
     method: 'POST',
@@ -40,8 +46,14 @@ async function load(url: string, body: (i: number) => string, expectStatus: numb
     headers: { 'content-type': 'application/json' },
     requests: [{ setupRequest: (request) => ({ ...request, body: body(i++) }) }],
   });
+  const after = await cpuNow(apiPid);
   const ok = result.statusCodeStats?.[String(expectStatus) as keyof typeof result.statusCodeStats]?.count ?? 0;
-  return { result, okPerSecond: ok / DURATION, other: result.requests.total - ok };
+  const cpu = {
+    api: (after.api - before.api) / DURATION,
+    load: (after.load - before.load) / DURATION,
+    machine: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
+  };
+  return { result, okPerSecond: ok / DURATION, other: result.requests.total - ok, cpu };
 }
 
 /** The API's produce requests so far: count, records and acknowledgement seconds, from its /metrics. */
@@ -65,7 +77,8 @@ function produceLine(before: Awaited<ReturnType<typeof produceTotals>>, after: A
 
 function line(name: string, r: Awaited<ReturnType<typeof load>>, unit = 'req/s') {
   const l = r.result.latency;
-  return `${name.padEnd(34)} ${r.okPerSecond.toFixed(0).padStart(8)} ${unit}   p50 ${l.p50} ms  p99 ${l.p99} ms  non-2xx ${r.other}`;
+  const cpu = `CPU: API ${(r.cpu.api * 100).toFixed(0)}% of a core, load generator ${(r.cpu.load * 100).toFixed(0)}%, machine ${(r.cpu.machine * 100).toFixed(0)}% busy`;
+  return `${name.padEnd(34)} ${r.okPerSecond.toFixed(0).padStart(8)} ${unit}   p50 ${l.p50} ms  p99 ${l.p99} ms  non-2xx ${r.other}   ${cpu}`;
 }
 
 async function main() {
@@ -79,16 +92,17 @@ async function main() {
       timeoutMs: 60_000,
       what: `bench server ready\n${server.output()}`,
     });
+    const pid = server.child.pid;
     const single = (i: number) => JSON.stringify(event(i));
     const batch = (i: number) => JSON.stringify(Array.from({ length: 100 }, (_, j) => event(i * 100 + j)));
 
-    await load(`${base}/track`, single, 202); // warm-up: JIT, producer connection, schema cache
-    const noop = await load(`${base}/noop`, single, 202);
-    const noopFetch = await load(`${base}/noop-fetch`, single, 202);
+    await load(`${base}/track`, single, 202, pid); // warm-up: JIT, producer connection, schema cache
+    const noop = await load(`${base}/noop`, single, 202, pid);
+    const noopFetch = await load(`${base}/noop-fetch`, single, 202, pid);
     const beforeTrack = await produceTotals(base);
-    const track = await load(`${base}/track`, single, 202);
+    const track = await load(`${base}/track`, single, 202, pid);
     const beforeBatches = await produceTotals(base);
-    const batches = await load(`${base}/track`, batch, 202);
+    const batches = await load(`${base}/track`, batch, 202, pid);
     const afterBatches = await produceTotals(base);
 
     console.log(`\nPOST /track on loopback, ${CONNECTIONS} connections, ${DURATION} s each, keep-alive`);
