@@ -6,15 +6,16 @@
  * waits for the pipeline before fetching more, which is the backpressure.
  *
  * A round is every batch kafkajs hands over in the same turn of the event
- * loop: with one worker per partition, that is the whole fetch response. The
- * pipeline then writes each table once per round instead of once per
- * partition, so the number of ClickHouse statements stays flat as the
- * partitions a worker holds grow.
+ * loop (src/stream/rounds.ts): with one kafkajs worker per partition, that is
+ * the whole fetch response. The pipeline then writes each table once per
+ * round instead of once per partition, so the number of ClickHouse statements
+ * stays flat as the partitions a worker holds grow.
  */
 import type { Consumer, Kafka } from 'kafkajs';
 import { lastValueFrom, type Observable } from 'rxjs';
 import type { Logger } from '../logger.js';
 import { secondsSince } from '../observability/metrics.js';
+import { gatherRounds } from '../stream/rounds.js';
 
 export interface ConsumedRecord {
   offset: string;
@@ -52,13 +53,12 @@ export interface BatchConsumerOptions {
   partitionsConsumedConcurrently: number;
 }
 
-/** A batch waiting in its round, with what kafkajs gave for it. */
+/** A batch in its round, with what kafkajs gave for it. */
 interface RoundMember {
   batch: PartitionBatch;
   resolveOffset(offset: string): void;
   highWatermark: string;
   started: number;
-  settle(error?: unknown): void;
 }
 
 export interface RunningConsumer {
@@ -135,34 +135,25 @@ export async function runBatchConsumer(
     if (!payload.restart) crashed(payload.error);
   });
 
-  let round: RoundMember[] = [];
-
-  async function runRound() {
-    const members = round;
-    round = [];
-    try {
-      const commits = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
-      // A partition revoked meanwhile is left uncommitted: its new owner replays from the last commit.
-      const owned = members.flatMap((member, i) => (member.batch.isStale() ? [] : [{ member, commit: commits[i]! }]));
-      for (const { member } of owned) member.resolveOffset(member.batch.lastOffset); // advances this member's fetch position
-      if (owned.length > 0) {
-        await consumer.commitOffsets(owned.map(({ member, commit }) => ({ topic: member.batch.topic, partition: member.batch.partition, ...commit })));
-      }
-      for (const { member } of owned) {
-        const { batch } = member;
-        observer?.committed({
-          topic: batch.topic,
-          partition: batch.partition,
-          records: batch.records.length,
-          seconds: secondsSince(member.started),
-          lag: Number(BigInt(member.highWatermark) - BigInt(batch.lastOffset) - 1n),
-        });
-      }
-      for (const member of members) member.settle();
-    } catch (error) {
-      for (const member of members) member.settle(error);
+  const joinRound = gatherRounds<RoundMember>(async (members) => {
+    const commits = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
+    // A partition revoked meanwhile is left uncommitted: its new owner replays from the last commit.
+    const owned = members.flatMap((member, i) => (member.batch.isStale() ? [] : [{ member, commit: commits[i]! }]));
+    for (const { member } of owned) member.resolveOffset(member.batch.lastOffset); // advances this member's fetch position
+    if (owned.length > 0) {
+      await consumer.commitOffsets(owned.map(({ member, commit }) => ({ topic: member.batch.topic, partition: member.batch.partition, ...commit })));
     }
-  }
+    for (const { member } of owned) {
+      const { batch } = member;
+      observer?.committed({
+        topic: batch.topic,
+        partition: batch.partition,
+        records: batch.records.length,
+        seconds: secondsSince(member.started),
+        lag: Number(BigInt(member.highWatermark) - BigInt(batch.lastOffset) - 1n),
+      });
+    }
+  });
 
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
@@ -170,26 +161,21 @@ export async function runBatchConsumer(
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-    eachBatch: ({ batch, heartbeat, isStale, resolveOffset }) => {
-      if (batch.isEmpty()) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        round.push({
-          batch: {
-            topic: batch.topic,
-            partition: batch.partition,
-            records: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
-            firstOffset: batch.firstOffset()!,
-            lastOffset: batch.lastOffset(),
-            heartbeat,
-            isStale,
-          },
-          resolveOffset,
-          highWatermark: batch.highWatermark,
-          started: performance.now(),
-          settle: (error) => (error === undefined ? resolve() : reject(error)),
-        });
-        // kafkajs hands over a fetch's batches in one turn; the round starts after it.
-        if (round.length === 1) setImmediate(() => void runRound());
+    eachBatch: async ({ batch, heartbeat, isStale, resolveOffset }) => {
+      if (batch.isEmpty()) return;
+      await joinRound({
+        batch: {
+          topic: batch.topic,
+          partition: batch.partition,
+          records: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
+          firstOffset: batch.firstOffset()!,
+          lastOffset: batch.lastOffset(),
+          heartbeat,
+          isStale,
+        },
+        resolveOffset,
+        highWatermark: batch.highWatermark,
+        started: performance.now(),
       });
     },
   });
