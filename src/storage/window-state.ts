@@ -1,4 +1,8 @@
-/** Checkpoints of open windows (migration 0003): written after each batch, read by a partition's new owner. */
+/**
+ * Checkpoints of open windows, and of closed ones kept for late corrections
+ * (migrations 0003, 0004): written after each round, read by a partition's
+ * new owner.
+ */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Checkpoint, WindowCheckpoint } from '../stream/window-store.js';
 
@@ -9,6 +13,7 @@ interface StateRow {
   window_start: number;
   window_end: number;
   aggregate: string;
+  closed: number;
   emitted: number;
   emitted_at: number | null;
   through_offset: string;
@@ -41,6 +46,7 @@ export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints:
         window_start: w.window.start,
         window_end: w.window.end,
         aggregate: JSON.stringify(w.aggregate),
+        closed: w.closed ? 1 : 0,
         emitted: w.emitted ? 1 : 0,
         emitted_at: w.emittedAt ?? null,
         through_offset: w.throughOffset.toString(),
@@ -54,6 +60,7 @@ export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints:
         window_start: g.start,
         window_end: g.start,
         aggregate: '',
+        closed: 0,
         emitted: 0,
         emitted_at: null,
         through_offset: '0',
@@ -66,7 +73,7 @@ export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints:
 
 export async function loadCheckpoint<A>(client: ClickHouseClient, topology: string, partition: number): Promise<WindowCheckpoint<A>[]> {
   const result = await client.query({
-    query: `SELECT key, window_start, window_end, aggregate, emitted, emitted_at, toString(through_offset) AS through_offset
+    query: `SELECT key, window_start, window_end, aggregate, closed, emitted, emitted_at, toString(through_offset) AS through_offset
             FROM window_state FINAL
             WHERE topology = {topology:String} AND partition = {partition:UInt32}`,
     query_params: { topology, partition },
@@ -74,11 +81,12 @@ export async function loadCheckpoint<A>(client: ClickHouseClient, topology: stri
     // Int64 as numbers: window bounds are epoch milliseconds, well inside 2^53.
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
-  const rows = await result.json<Pick<StateRow, 'key' | 'window_start' | 'window_end' | 'aggregate' | 'emitted' | 'emitted_at' | 'through_offset'>>();
+  const rows = await result.json<Pick<StateRow, 'key' | 'window_start' | 'window_end' | 'aggregate' | 'closed' | 'emitted' | 'emitted_at' | 'through_offset'>>();
   return rows.map((row) => ({
     key: row.key,
     window: { start: row.window_start, end: row.window_end },
     aggregate: JSON.parse(row.aggregate) as A,
+    closed: row.closed === 1,
     emitted: row.emitted === 1,
     emittedAt: row.emitted_at ?? undefined,
     throughOffset: BigInt(row.through_offset),

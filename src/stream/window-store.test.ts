@@ -223,6 +223,79 @@ describe('replay', () => {
     expect(restored.stats()).toMatchObject({ openWindows: 2, lateEvents: 0 });
   });
 
+  describe('late policy correct, across an owner change', () => {
+    const options = { late: 'correct' as LatePolicy, graceMs: 0, correctionHorizonMs: minutes(1) };
+    /** The window_state table: the latest checkpoint of each window, gone ones removed. */
+    function stateTable() {
+      const table = new Map<string, WindowCheckpoint<ActivityAggregate>>();
+      return {
+        save(c: Checkpoint<ActivityAggregate>) {
+          for (const w of c.open) table.set(`${w.key}/${w.window.start}`, w);
+          for (const g of c.gone) table.delete(`${g.key}/${g.start}`);
+        },
+        rows: () => [...table.values()],
+      };
+    }
+
+    it('checkpoints a closed window kept for corrections as closed, and as gone past the horizon', () => {
+      const s = store(tumbling(minutes(1)), options);
+      s.add(event('ann', seconds(10)), 0n);
+      s.add(event('ann', seconds(70)), 1n); // closes [0, 60)
+      s.advance();
+      expect(s.checkpoint().open.map((w) => [w.window.start, w.closed])).toEqual([
+        [0, true],
+        [60_000, false],
+      ]);
+      s.add(event('ann', seconds(125)), 2n); // past [0, 60)'s horizon (60 s + 60 s); closes [60, 120)
+      s.advance();
+      const checkpoint = s.checkpoint();
+      expect(checkpoint.gone).toEqual([{ key: 'ann', start: 0 }]);
+      expect(checkpoint.open.map((w) => [w.window.start, w.closed]).sort()).toEqual([
+        [120_000, false],
+        [60_000, true],
+      ].sort());
+    });
+
+    it('a new owner restored from the checkpoint corrects a closed window as the old owner would have', () => {
+      const table = stateTable();
+      const batches = [[event('ann', seconds(10)), event('ann', seconds(70))], [event('ann', seconds(20), 'buy')]];
+      const original = store(tumbling(minutes(1)), options);
+      batches[0]!.forEach((e, i) => original.add(e, BigInt(i)));
+      original.advance();
+      table.save(original.checkpoint());
+
+      const restored = store(tumbling(minutes(1)), options);
+      restored.resumeFrom(original.watermark); // committed with batch 0
+      restored.restore(table.rows());
+      const late = (s: ReturnType<typeof store>) => s.add(batches[1]![0]!, 2n).map((l) => l.corrected);
+      expect(late(restored)).toEqual(late(original));
+      expect(restored.advance().map(summary)).toEqual(original.advance().map(summary));
+      expect(restored.stats()).toMatchObject({ retainedClosedWindows: 1, lateEvents: 1 });
+    });
+
+    it('a correction checkpointed before a crash is neither folded nor counted again when its record is replayed', () => {
+      const table = stateTable();
+      const original = store(tumbling(minutes(1)), options);
+      original.add(event('ann', seconds(10)), 0n);
+      original.add(event('ann', seconds(70)), 1n);
+      original.advance();
+      table.save(original.checkpoint());
+      const committedWatermark = original.watermark; // committed with the first batch
+      original.add(event('ann', seconds(20), 'buy'), 2n); // late: corrected
+      expect(original.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 5, events: 2 }]);
+      table.save(original.checkpoint()); // checkpointed, then the worker dies before committing
+
+      const restored = store(tumbling(minutes(1)), options);
+      restored.resumeFrom(committedWatermark);
+      restored.restore(table.rows());
+      expect(restored.add(event('ann', seconds(20), 'buy'), 2n)).toEqual([]); // the same record, from the commit
+      expect(restored.advance()).toEqual([]);
+      expect(restored.stats().lateEvents).toBe(0);
+      restored.add(event('ann', seconds(30)), 3n); // a new late event is corrected on top of the restored result
+      expect(restored.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 7, events: 3 }]);
+    });
+  });
+
   it('checkpoints the windows changed since the last checkpoint and those gone', () => {
     const s = store(tumbling(minutes(1)), { graceMs: 0 });
     s.add(event('ann', seconds(10)), 100n);

@@ -21,9 +21,11 @@
  *   session that was already emitted is retracted.
  *
  * State survives a worker's death through checkpoints: after each batch the
- * changed open windows (and the ones gone) are written out with the offset
- * each one has folded in up to, and a new owner restores them; replayed
- * records a window already holds are skipped, so nothing is folded twice.
+ * changed open windows, the closed ones kept for corrections, and the ones
+ * gone are written out with the offset each one has folded in up to, and a
+ * new owner restores them; replayed records a window already holds are
+ * skipped, so nothing is folded twice, and a new owner corrects what its
+ * predecessor would have.
  */
 import type { Aggregator } from './aggregates.js';
 import { fixedWindowsFor, overlapsOrTouches, sessionWindowFor, type Millis, type TimeWindow, type WindowSpec } from './windows.js';
@@ -66,11 +68,13 @@ export interface LateEvent<E> {
   corrected: boolean;
 }
 
-/** An open window as it is checkpointed and restored. */
+/** A window as it is checkpointed and restored: open, or closed and kept for late corrections. */
 export interface WindowCheckpoint<A> {
   key: string;
   window: TimeWindow;
   aggregate: A;
+  /** Closed and final, kept until the correction horizon (late policy `correct`). */
+  closed: boolean;
   /** Emitted at least once (a merge away from it must retract it). */
   emitted: boolean;
   /** Watermark at the last emitted update (rolling emits). */
@@ -82,7 +86,7 @@ export interface WindowCheckpoint<A> {
 export interface Checkpoint<A> {
   /** Windows changed since the last checkpoint. */
   open: WindowCheckpoint<A>[];
-  /** Windows gone since the last checkpoint (closed, or merged into another session). */
+  /** Windows gone since the last checkpoint (closed and not kept, past the horizon, or merged into another session). */
   gone: Array<{ key: string; start: Millis }>;
 }
 
@@ -153,11 +157,11 @@ export class WindowStore<E, A> {
   }
 
   private addToFixed(key: string, window: TimeWindow, event: E, offset: bigint): LateEvent<E>[] {
-    if (this.isClosed(window)) return this.lateEvent(key, window, event);
+    if (this.isClosed(window)) return this.lateEvent(key, window, event, offset);
     const stateId = id(key, window.start);
     let state = this.open.get(stateId);
     if (!state) {
-      state = { key, window, aggregate: this.definition.aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
+      state = { key, window, aggregate: this.definition.aggregator.init(), closed: false, emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
       this.open.set(stateId, state);
     }
     if (offset >= state.throughOffset) this.fold(stateId, state, event, offset);
@@ -166,14 +170,14 @@ export class WindowStore<E, A> {
 
   private addToSession(gapMs: Millis, key: string, t: Millis, event: E, offset: bigint): LateEvent<E>[] {
     const own = sessionWindowFor(gapMs, t);
-    if (this.isClosed(own)) return this.lateEvent(key, own, event);
+    if (this.isClosed(own)) return this.lateEvent(key, own, event, offset);
     const ids = this.sessionsByKey.get(key) ?? new Set<string>();
     this.sessionsByKey.set(key, ids);
     const touching = [...ids].map((sid) => this.open.get(sid)!).filter((s) => overlapsOrTouches(s.window, own));
     // A replayed record a restored session already holds.
     if (touching.some((s) => offset < s.throughOffset)) return [];
     const { aggregator } = this.definition;
-    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
+    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), closed: false, emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
     for (const session of touching.sort((a, b) => a.window.start - b.window.start)) {
       const sid = id(key, session.window.start);
       this.open.delete(sid);
@@ -183,6 +187,7 @@ export class WindowStore<E, A> {
         key,
         window: { start: Math.min(merged.window.start, session.window.start), end: Math.max(merged.window.end, session.window.end) },
         aggregate: aggregator.merge(session.aggregate, merged.aggregate),
+        closed: false,
         emitted: merged.emitted || session.emitted,
         changed: true,
         emittedAt: session.emittedAt ?? merged.emittedAt,
@@ -211,15 +216,15 @@ export class WindowStore<E, A> {
     this.touched.add(stateId);
   }
 
-  private lateEvent(key: string, window: TimeWindow, event: E): LateEvent<E>[] {
+  private lateEvent(key: string, window: TimeWindow, event: E, offset: bigint): LateEvent<E>[] {
     if (this.replaying) return []; // handled before the restart
+    const stateId = id(key, window.start);
+    const retained = this.definition.late === 'correct' ? this.closed.get(stateId) : undefined;
+    // Folded into a checkpointed correction before a restart: neither late nor folded again.
+    if (retained && offset < retained.throughOffset) return [];
     this.lateCount += 1;
     const lateByMs = this.watermark - this.closesAt(window);
-    const retained = this.definition.late === 'correct' ? this.closed.get(id(key, window.start)) : undefined;
-    if (retained) {
-      retained.aggregate = this.definition.aggregator.add(retained.aggregate, event);
-      retained.changed = true;
-    }
+    if (retained) this.fold(stateId, retained, event, offset);
     return [{ key, window, event, lateByMs, corrected: retained !== undefined }];
   }
 
@@ -245,7 +250,10 @@ export class WindowStore<E, A> {
         this.open.delete(stateId);
         this.touched.add(stateId);
         this.sessionsByKey.get(state.key)?.delete(stateId);
-        if (this.definition.late === 'correct') this.closed.set(stateId, state);
+        if (this.definition.late === 'correct') {
+          state.closed = true;
+          this.closed.set(stateId, state);
+        }
       } else if (emit.kind === 'rolling' && state.changed && (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs)) {
         state.emittedAt = this.watermark;
         due.push(this.result(state, 'update'));
@@ -254,21 +262,25 @@ export class WindowStore<E, A> {
     }
     for (const [stateId, state] of this.closed) {
       if (state.changed) due.push(this.result(state, 'final'));
-      if (this.watermark >= this.closesAt(state.window) + this.horizonMs) this.closed.delete(stateId);
+      if (this.watermark >= this.closesAt(state.window) + this.horizonMs) {
+        this.closed.delete(stateId);
+        this.touched.add(stateId);
+      }
     }
     return due.sort((a, b) => a.window.end - b.window.end || a.window.start - b.window.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /**
-   * The open windows changed, and the windows gone, since the last
-   * checkpoint. Written out after each batch, they let a new owner of the
-   * partition continue without replaying the windows' whole history.
+   * The windows changed (open, or closed and kept for corrections), and the
+   * windows gone, since the last checkpoint. Written out after each batch,
+   * they let a new owner of the partition continue without replaying the
+   * windows' whole history.
    */
   checkpoint(): Checkpoint<A> {
     const open: WindowCheckpoint<A>[] = [];
     const gone: Checkpoint<A>['gone'] = [];
     for (const stateId of this.touched) {
-      const state = this.open.get(stateId);
+      const state = this.open.get(stateId) ?? this.closed.get(stateId);
       if (state) {
         const { changed: _changed, ...saved } = state;
         open.push({ ...saved, window: { ...saved.window }, aggregate: structuredClone(saved.aggregate) });
@@ -285,6 +297,10 @@ export class WindowStore<E, A> {
   restore(windows: WindowCheckpoint<A>[]): void {
     for (const saved of windows) {
       const stateId = id(saved.key, saved.window.start);
+      if (saved.closed) {
+        this.closed.set(stateId, { ...saved, changed: false });
+        continue;
+      }
       this.open.set(stateId, { ...saved, changed: false });
       if (this.definition.spec.kind === 'session') {
         const ids = this.sessionsByKey.get(saved.key) ?? new Set<string>();
