@@ -129,6 +129,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
 
   async function flush(topic: string, queue: TopicQueue) {
     queue.timer = undefined;
+    if (queue.pending.length === 0) return; // every call waiting passed its deadline meanwhile
     queue.inFlight = true;
     // Whole publish calls, up to maxBatchRecords (at least one call, however large).
     let take = 0;
