@@ -296,6 +296,17 @@ describe('replay', () => {
     });
   });
 
+  it('writes no gone row for a window that opened and closed between two checkpoints', () => {
+    const s = store(tumbling(minutes(1)), { graceMs: 0 });
+    s.add(event('ann', seconds(10)), 0n);
+    s.add(event('ann', seconds(70)), 1n); // closes [0, 60) before any checkpoint
+    s.advance();
+    expect(s.checkpoint()).toEqual({ open: [expect.objectContaining({ window: { start: 60_000, end: 120_000 } })], gone: [] });
+    s.add(event('ann', seconds(130)), 2n); // closes [60, 120), which has a row
+    s.advance();
+    expect(s.checkpoint().gone).toEqual([{ key: 'ann', start: 60_000 }]);
+  });
+
   it('checkpoints the windows changed since the last checkpoint and those gone', () => {
     const s = store(tumbling(minutes(1)), { graceMs: 0 });
     s.add(event('ann', seconds(10)), 100n);

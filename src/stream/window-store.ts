@@ -111,6 +111,8 @@ export class WindowStore<E, A> {
   private readonly pending: WindowResult<A>[] = [];
   /** Identities changed or gone since the last checkpoint. */
   private readonly touched = new Set<string>();
+  /** Identities with a row in the checkpoints (written, or restored): only those need a gone row. */
+  private readonly saved = new Set<string>();
   private readonly horizonMs: Millis;
   private lateCount = 0;
   private replaying = false;
@@ -284,7 +286,9 @@ export class WindowStore<E, A> {
       if (state) {
         const { changed: _changed, ...saved } = state;
         open.push({ ...saved, window: { ...saved.window }, aggregate: structuredClone(saved.aggregate) });
-      } else {
+        this.saved.add(stateId);
+      } else if (this.saved.delete(stateId)) {
+        // A window opened and gone between two checkpoints never had a row to remove.
         const at = stateId.lastIndexOf('\u0000');
         gone.push({ key: stateId.slice(0, at), start: Number(stateId.slice(at + 1)) });
       }
@@ -297,6 +301,7 @@ export class WindowStore<E, A> {
   restore(windows: WindowCheckpoint<A>[]): void {
     for (const saved of windows) {
       const stateId = id(saved.key, saved.window.start);
+      this.saved.add(stateId);
       if (saved.closed) {
         this.closed.set(stateId, { ...saved, changed: false });
         continue;
