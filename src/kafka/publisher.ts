@@ -12,9 +12,10 @@
  * queue is bounded: past `maxQueuedRecords` a publish fails at once (503)
  * rather than letting memory grow while Kafka is away.
  */
-import { Partitioners, type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { secondsSince } from '../observability/metrics.js';
 import { connectOnce, createIdempotentProducer } from './client.js';
+import { partitionForKey } from './partitioner.js';
 
 export interface OutgoingRecord {
   key: string;
@@ -60,7 +61,8 @@ export class PublishUnavailableError extends Error {
 
 /** One publish call's records, settled together, once. */
 interface Pending {
-  records: OutgoingRecord[];
+  /** Keys as bytes, encoded once: for the partitioner and for kafkajs. */
+  records: Array<{ key: Buffer; value: Buffer }>;
   /** performance.now() when queued. */
   queuedAt: number;
   partitions: number[];
@@ -69,8 +71,6 @@ interface Pending {
   reject(error: Error): void;
 }
 
-type PartitionTable = Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0]['partitionMetadata'];
-
 interface TopicQueue {
   pending: Pending[];
   pendingRecords: number;
@@ -78,14 +78,10 @@ interface TopicQueue {
   sending: Pending[];
   timer: NodeJS.Timeout | undefined;
   inFlight: boolean;
-  /** The topic's partitions as the partitioner takes them, once known. */
-  table: PartitionTable | undefined;
-  loading: Promise<PartitionTable> | undefined;
+  /** The topic's partition count, once known: records are partitioned here so each one's offset can be found in the answer. */
+  partitions: number | undefined;
+  loading: Promise<number> | undefined;
 }
-
-// The producer's own partitioner, run here so each record's offset can be
-// found in the per-partition answer.
-const partitioner = Partitioners.DefaultPartitioner();
 
 export function createPublisher(kafka: Kafka, settings: PublisherSettings, observer: ProduceObserver = UNOBSERVED): Publisher {
   const producer = createIdempotentProducer(kafka);
@@ -94,14 +90,10 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
   const queues = new Map<string, TopicQueue>();
   let queued = 0;
 
-  function partitionTable(topic: string, queue: TopicQueue): Promise<PartitionTable> {
+  function partitionCount(topic: string, queue: TopicQueue): Promise<number> {
     queue.loading ??= connect()
       .then(() => admin.fetchTopicMetadata({ topics: [topic] }))
-      .then(({ topics }) => {
-        const count = topics[0]!.partitions.length;
-        queue.table = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
-        return queue.table;
-      })
+      .then(({ topics }) => (queue.partitions = topics[0]!.partitions.length))
       .catch((error: unknown) => {
         queue.loading = undefined;
         throw error;
@@ -112,7 +104,7 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
   function queueFor(topic: string): TopicQueue {
     let queue = queues.get(topic);
     if (!queue) {
-      queue = { pending: [], pendingRecords: 0, sending: [], timer: undefined, inFlight: false, table: undefined, loading: undefined };
+      queue = { pending: [], pendingRecords: 0, sending: [], timer: undefined, inFlight: false, partitions: undefined, loading: undefined };
       queues.set(topic, queue);
     }
     return queue;
@@ -207,14 +199,14 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
   const sweeper = setInterval(sweep, Math.min(100, Math.ceil(settings.timeoutMs / 10)));
   sweeper.unref();
 
-  /** Loads the partition table, once per topic; the first calls wait for it within the deadline. */
-  async function loadTable(topic: string, queue: TopicQueue): Promise<PartitionTable> {
+  /** Loads the partition count, once per topic; the first calls wait for it within the deadline. */
+  async function loadPartitionCount(topic: string, queue: TopicQueue): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new PublishUnavailableError(`Kafka did not answer within ${settings.timeoutMs} ms`)), settings.timeoutMs);
     });
     try {
-      return await Promise.race([partitionTable(topic, queue), deadline]);
+      return await Promise.race([partitionCount(topic, queue), deadline]);
     } catch (error) {
       if (error instanceof PublishUnavailableError) throw error;
       throw new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });
@@ -230,10 +222,11 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
         throw new PublishUnavailableError(`${queued} records already wait for Kafka; refusing more`);
       }
       const queue = queueFor(topic);
-      const partitionMetadata = queue.table ?? (await loadTable(topic, queue));
-      const partitions = records.map((record) => partitioner({ topic, partitionMetadata, message: record }));
+      const count = queue.partitions ?? (await loadPartitionCount(topic, queue));
+      const keyed = records.map((record) => ({ key: Buffer.from(record.key), value: record.value }));
+      const partitions = keyed.map((record) => partitionForKey(record.key, count));
       const published = new Promise<PublishedRecord[]>((resolve, reject) => {
-        queue.pending.push({ records, queuedAt: performance.now(), partitions, settled: false, resolve, reject });
+        queue.pending.push({ records: keyed, queuedAt: performance.now(), partitions, settled: false, resolve, reject });
       });
       queue.pendingRecords += records.length;
       queued += records.length;
