@@ -90,17 +90,6 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
   const queues = new Map<string, TopicQueue>();
   let queued = 0;
 
-  function partitionCount(topic: string, queue: TopicQueue): Promise<number> {
-    queue.loading ??= connect()
-      .then(() => admin.fetchTopicMetadata({ topics: [topic] }))
-      .then(({ topics }) => (queue.partitions = topics[0]!.partitions.length))
-      .catch((error: unknown) => {
-        queue.loading = undefined;
-        throw error;
-      });
-    return queue.loading;
-  }
-
   function queueFor(topic: string): TopicQueue {
     let queue = queues.get(topic);
     if (!queue) {
@@ -199,14 +188,24 @@ export function createPublisher(kafka: Kafka, settings: PublisherSettings, obser
   const sweeper = setInterval(sweep, Math.min(100, Math.ceil(settings.timeoutMs / 10)));
   sweeper.unref();
 
-  /** Loads the partition count, once per topic; the first calls wait for it within the deadline. */
+  /**
+   * Loads the topic's partition count, once (a failed load is tried again by
+   * the next call); the first calls wait for it within the deadline.
+   */
   async function loadPartitionCount(topic: string, queue: TopicQueue): Promise<number> {
+    queue.loading ??= connect()
+      .then(() => admin.fetchTopicMetadata({ topics: [topic] }))
+      .then(({ topics }) => (queue.partitions = topics[0]!.partitions.length))
+      .catch((error: unknown) => {
+        queue.loading = undefined;
+        throw error;
+      });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new PublishUnavailableError(`Kafka did not answer within ${settings.timeoutMs} ms`)), settings.timeoutMs);
     });
     try {
-      return await Promise.race([partitionCount(topic, queue), deadline]);
+      return await Promise.race([queue.loading, deadline]);
     } catch (error) {
       if (error instanceof PublishUnavailableError) throw error;
       throw new PublishUnavailableError(`Kafka unavailable: ${(error as Error).message}`, { cause: error });

@@ -60,6 +60,9 @@ type StoredActivity = Omit<ActivityValues, 'first_event_at' | 'last_event_at'> &
   last_ms: string;
 };
 
+/** What a window start costs in a lookup's URL: a DateTime64 literal. */
+const START_URL_COST = urlCost('0000-00-00 00:00:00.000');
+
 /**
  * The stored revision of each window the results are about, keyed
  * `project/user/start`; as many queries as the URL budget needs.
@@ -67,8 +70,7 @@ type StoredActivity = Omit<ActivityValues, 'first_event_at' | 'last_event_at'> &
 async function storedActivity(client: ClickHouseClient, results: WindowResult<ActivityAggregate>[]): Promise<Map<string, StoredActivity>> {
   const keys = results.map((r) => ({ ...splitUserKey(r.key), start: r.window.start }));
   const stored = new Map<string, StoredActivity>();
-  // A key costs its project, its user and its start (a DateTime64 literal, 23 characters).
-  for (const chunk of chunkByCost(keys, (k) => urlCost(k.project_id) + urlCost(k.user_id) + urlCost('0000-00-00 00:00:00.000'))) {
+  for (const chunk of chunkByCost(keys, (k) => urlCost(k.project_id) + urlCost(k.user_id) + START_URL_COST)) {
     const result = await client.query({
       query: `SELECT project_id, user_id, toString(toUnixTimestamp64Milli(window_start)) AS start_ms,
                      revision, is_final, events, actions,
