@@ -90,7 +90,8 @@ export interface Checkpoint<A> {
   gone: Array<{ key: string; start: Millis }>;
 }
 
-interface WindowState<A> extends WindowCheckpoint<A> {
+/** Open or kept closed: which map holds it says which. */
+interface WindowState<A> extends Omit<WindowCheckpoint<A>, 'closed'> {
   changed: boolean;
 }
 
@@ -163,7 +164,7 @@ export class WindowStore<E, A> {
     const stateId = id(key, window.start);
     let state = this.open.get(stateId);
     if (!state) {
-      state = { key, window, aggregate: this.definition.aggregator.init(), closed: false, emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
+      state = { key, window, aggregate: this.definition.aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
       this.open.set(stateId, state);
     }
     if (offset >= state.throughOffset) this.fold(stateId, state, event, offset);
@@ -179,7 +180,7 @@ export class WindowStore<E, A> {
     // A replayed record a restored session already holds.
     if (touching.some((s) => offset < s.throughOffset)) return [];
     const { aggregator } = this.definition;
-    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), closed: false, emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
+    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
     for (const session of touching.sort((a, b) => a.window.start - b.window.start)) {
       const sid = id(key, session.window.start);
       this.open.delete(sid);
@@ -189,7 +190,6 @@ export class WindowStore<E, A> {
         key,
         window: { start: Math.min(merged.window.start, session.window.start), end: Math.max(merged.window.end, session.window.end) },
         aggregate: aggregator.merge(session.aggregate, merged.aggregate),
-        closed: false,
         emitted: merged.emitted || session.emitted,
         changed: true,
         emittedAt: session.emittedAt ?? merged.emittedAt,
@@ -252,10 +252,7 @@ export class WindowStore<E, A> {
         this.open.delete(stateId);
         this.touched.add(stateId);
         this.sessionsByKey.get(state.key)?.delete(stateId);
-        if (this.definition.late === 'correct') {
-          state.closed = true;
-          this.closed.set(stateId, state);
-        }
+        if (this.definition.late === 'correct') this.closed.set(stateId, state);
       } else if (emit.kind === 'rolling' && state.changed && (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs)) {
         state.emittedAt = this.watermark;
         due.push(this.result(state, 'update'));
@@ -282,10 +279,11 @@ export class WindowStore<E, A> {
     const open: WindowCheckpoint<A>[] = [];
     const gone: Checkpoint<A>['gone'] = [];
     for (const stateId of this.touched) {
-      const state = this.open.get(stateId) ?? this.closed.get(stateId);
+      const openState = this.open.get(stateId);
+      const state = openState ?? this.closed.get(stateId);
       if (state) {
         const { changed: _changed, ...saved } = state;
-        open.push({ ...saved, window: { ...saved.window }, aggregate: structuredClone(saved.aggregate) });
+        open.push({ ...saved, closed: openState === undefined, window: { ...saved.window }, aggregate: structuredClone(saved.aggregate) });
         this.saved.add(stateId);
       } else if (this.saved.delete(stateId)) {
         // A window opened and gone between two checkpoints never had a row to remove.
@@ -299,10 +297,10 @@ export class WindowStore<E, A> {
 
   /** Continues from checkpointed windows (a new owner of the partition). */
   restore(windows: WindowCheckpoint<A>[]): void {
-    for (const saved of windows) {
+    for (const { closed, ...saved } of windows) {
       const stateId = id(saved.key, saved.window.start);
       this.saved.add(stateId);
-      if (saved.closed) {
+      if (closed) {
         this.closed.set(stateId, { ...saved, changed: false });
         continue;
       }
