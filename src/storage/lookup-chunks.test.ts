@@ -18,7 +18,7 @@ describe('chunkByCost', () => {
     expect(chunkByCost([], () => 1)).toEqual([]);
   });
 
-  it('60,000 event ids need several lookups, each far under ClickHouse’s 1 MiB URL cap', () => {
+  it('60,000 event ids need several lookups, each under ClickHouse’s 1 MiB URL cap', () => {
     const ids = Array.from({ length: 60_000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
     const chunks = chunkByCost(ids, urlCost);
     expect(chunks.length).toBeGreaterThan(1);

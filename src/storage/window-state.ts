@@ -5,6 +5,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Checkpoint, WindowCheckpoint } from '../stream/window-store.js';
+import { columnsOf, insertRows } from './insert-rows.js';
 
 interface StateRow {
   topology: string;
@@ -20,6 +21,21 @@ interface StateRow {
   version: string;
   is_deleted: number;
 }
+
+const STATE_COLUMNS = columnsOf<StateRow>({
+  topology: true,
+  partition: true,
+  key: true,
+  window_start: true,
+  window_end: true,
+  aggregate: true,
+  closed: true,
+  emitted: true,
+  emitted_at: true,
+  through_offset: true,
+  version: true,
+  is_deleted: true,
+});
 
 /**
  * What changed in one topology's windows of one partition, as of `version`:
@@ -68,7 +84,7 @@ export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints:
       })),
     ];
   });
-  if (values.length > 0) await client.insert({ table: 'window_state', values, format: 'JSONEachRow' });
+  await insertRows(client, 'window_state', STATE_COLUMNS, values);
 }
 
 export async function loadCheckpoint<A>(client: ClickHouseClient, topology: string, partition: number): Promise<WindowCheckpoint<A>[]> {
