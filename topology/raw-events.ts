@@ -13,11 +13,12 @@
  *
  * Its output is the round's canonical events: each event_id's own record
  * (stored now, or stored from this very record before a restart), which the
- * windowed topologies count. A resent event_id is never counted twice.
+ * windowed topologies count, and the insert that stores them, for the
+ * pipeline to start when it suits it. A resent event_id is never counted twice.
  * Sink writes and registry lookups are retried with backoff while the
  * partition is ours.
  */
-import { concatMap, map, of, type Observable } from 'rxjs';
+import { concatMap, of, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { PartitionBatch } from '../src/kafka/batch-consumer.js';
 import type { DeadLetter, DeadLetterSink } from '../src/kafka/dead-letters.js';
@@ -44,6 +45,8 @@ export interface RawEventsOutput {
   stored: number;
   duplicates: number;
   deadLettered: number;
+  /** Stores the round's new raw events (retried); nothing happens until it is subscribed to. */
+  insert: Observable<void>;
 }
 
 type Decoded = ({ ok: true; topic: string; partition: number; offset: string } & DecodedEvent) | { ok: false; letter: DeadLetter };
@@ -92,18 +95,16 @@ export function rawEventsTopology(deps: RawEventsDeps) {
             const replayed = events.filter((e) => stored.get(e.event.event_id) === `${e.partition}:${e.offset}`);
             const rows = fresh.map((e) => toRow(e.event, { topic: e.topic, partition: e.partition, offset: e.offset }, e.schemaId));
             const token = roundToken(round);
-            const insert = rows.length > 0 ? retried('events', () => insertEvents(deps.clickhouse, rows, token)) : of(undefined);
             const canonical = [...replayed, ...fresh]
               .map((e) => ({ event: e.event, partition: e.partition, offset: BigInt(e.offset) }))
               .sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
-            return insert.pipe(
-              map(() => ({
-                canonical,
-                stored: rows.length,
-                duplicates: decoded.length - letters.length - canonical.length,
-                deadLettered: letters.length,
-              })),
-            );
+            return of({
+              canonical,
+              stored: rows.length,
+              duplicates: decoded.length - letters.length - canonical.length,
+              deadLettered: letters.length,
+              insert: rows.length > 0 ? retried('events', () => insertEvents(deps.clickhouse, rows, token)) : of(undefined),
+            });
           }),
         );
       }),

@@ -1,6 +1,7 @@
 /** Reads and writes of the raw `events` table. All SQL is parameterised. */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
+import { columnsOf, insertRows } from './insert-rows.js';
 import { chunkByCost, urlCost } from './lookup-chunks.js';
 
 /** An event as the API returns it: every stored field, times in ISO-8601 UTC. */
@@ -58,6 +59,28 @@ export function toDateTime64(ms: number): string {
   return `${prefix}${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:${pad2(seconds % 60)}.${pad3(t % 1000)}`;
 }
 
+const EVENT_COLUMNS = columnsOf<EventRow>({
+  event_id: true,
+  project_id: true,
+  user_id: true,
+  action: true,
+  timestamp: true,
+  sent_at: true,
+  received_at: true,
+  session_id: true,
+  properties: true,
+  context_ip: true,
+  context_user_agent: true,
+  context_locale: true,
+  context_library_name: true,
+  context_library_version: true,
+  context_page_url: true,
+  warnings: true,
+  schema_id: true,
+  kafka_partition: true,
+  kafka_offset: true,
+});
+
 export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: number): EventRow {
   const { context } = event;
   return {
@@ -89,12 +112,7 @@ export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: nu
  * then ignores a replay of the same batch.
  */
 export async function insertEvents(client: ClickHouseClient, rows: EventRow[], deduplicationToken: string): Promise<void> {
-  await client.insert({
-    table: 'events',
-    values: rows,
-    format: 'JSONEachRow',
-    clickhouse_settings: { insert_deduplication_token: deduplicationToken },
-  });
+  await insertRows(client, 'events', EVENT_COLUMNS, rows, { insert_deduplication_token: deduplicationToken });
 }
 
 /**
@@ -114,6 +132,22 @@ export async function storedEventPositions(client: ClickHouseClient, ids: string
     for (const row of await result.json<{ id: string; position: string }>()) positions.set(row.id, row.position);
   }
   return positions;
+}
+
+/**
+ * The offset after the highest one stored from this partition (0 when none
+ * is): a round's raw events are stored before its window results, so no
+ * window result of a record at or above it has been written by anyone.
+ */
+export async function storedThrough(client: ClickHouseClient, partition: number): Promise<bigint> {
+  const result = await client.query({
+    query: `SELECT count() AS parts, toString(max(max_offset)) AS max_offset FROM stored_offsets WHERE kafka_partition = {partition:UInt32}`,
+    query_params: { partition },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const [row] = await result.json<{ parts: number; max_offset: string }>();
+  return row && row.parts > 0 ? BigInt(row.max_offset) + 1n : 0n;
 }
 
 export const STORED_EVENT_COLUMNS = `

@@ -6,10 +6,11 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TrackedEvent } from '../model/event.js';
-import { durationMs, type ActivityAggregate } from '../stream/aggregates.js';
-import { splitUserKey } from '../stream/topology.js';
-import type { LateEvent, WindowResult } from '../stream/window-store.js';
+import { durationMs, type ActivityAggregate, type NumericSummary } from '../stream/aggregates.js';
+import { splitUserKey, type GroupKey } from '../stream/topology.js';
+import type { LateEvent, StoredResult, WindowResult } from '../stream/window-store.js';
 import { toDateTime64 } from './events-table.js';
+import { columnsOf, insertRows } from './insert-rows.js';
 import { chunkByCost, urlCost } from './lookup-chunks.js';
 
 interface ActivityValues {
@@ -33,6 +34,89 @@ interface ActivityChangeRow extends ActivityValues {
   sign: 1 | -1;
   is_final: 0 | 1;
 }
+
+const CHANGE_COLUMNS = columnsOf<ActivityChangeRow>({
+  topology: true,
+  project_id: true,
+  user_id: true,
+  window_start: true,
+  window_end: true,
+  revision: true,
+  sign: true,
+  is_final: true,
+  events: true,
+  actions: true,
+  first_event_at: true,
+  last_event_at: true,
+  numeric_count: true,
+  numeric_sum: true,
+  numeric_min: true,
+  numeric_max: true,
+});
+
+interface SessionRow {
+  topology: string;
+  project_id: string;
+  user_id: string;
+  session_start: string;
+  session_end: string;
+  revision: number;
+  is_final: 0 | 1;
+  is_deleted: 0 | 1;
+  events: number;
+  actions: Record<string, number>;
+  first_event_at: string;
+  last_event_at: string;
+  duration_ms: number;
+}
+
+const SESSION_COLUMNS = columnsOf<SessionRow>({
+  topology: true,
+  project_id: true,
+  user_id: true,
+  session_start: true,
+  session_end: true,
+  revision: true,
+  is_final: true,
+  is_deleted: true,
+  events: true,
+  actions: true,
+  first_event_at: true,
+  last_event_at: true,
+  duration_ms: true,
+});
+
+interface LateEventRow {
+  topology: string;
+  project_id: string;
+  user_id: string;
+  window_start: string;
+  event_id: string;
+  event_time: string;
+  late_by_ms: number;
+  corrected: 0 | 1;
+}
+
+const LATE_EVENT_COLUMNS = columnsOf<LateEventRow>({
+  topology: true,
+  project_id: true,
+  user_id: true,
+  window_start: true,
+  event_id: true,
+  event_time: true,
+  late_by_ms: true,
+  corrected: true,
+});
+
+interface WatermarkTableRow {
+  topology: string;
+  partition: number;
+  watermark: string;
+  open_windows: number;
+  late_events: number;
+}
+
+const WATERMARK_COLUMNS = columnsOf<WatermarkTableRow>({ topology: true, partition: true, watermark: true, open_windows: true, late_events: true });
 
 type NumericField = 'count' | 'sum' | 'min' | 'max';
 
@@ -63,13 +147,29 @@ type StoredActivity = Omit<ActivityValues, 'first_event_at' | 'last_event_at'> &
 /** What a window start costs in a lookup's URL: a DateTime64 literal. */
 const START_URL_COST = urlCost('0000-00-00 00:00:00.000');
 
+/** A stored minute result as its lookup reads it back. */
+function toStoredResult(row: StoredActivity): StoredResult<ActivityAggregate> {
+  const numeric: Record<string, NumericSummary> = {};
+  for (const name in row.numeric_count) {
+    numeric[name] = { count: row.numeric_count[name]!, sum: row.numeric_sum[name]!, min: row.numeric_min[name]!, max: row.numeric_max[name]! };
+  }
+  return {
+    kind: row.is_final === 1 ? 'final' : 'update',
+    revision: row.revision,
+    aggregate: { events: row.events, actions: row.actions, firstEventAt: Number(row.first_ms), lastEventAt: Number(row.last_ms), numeric },
+  };
+}
+
 /**
- * The stored revision of each window the results are about, keyed
+ * What is stored for each window the results are about, keyed
  * `project/user/start`; as many queries as the URL budget needs.
  */
-async function storedActivity(client: ClickHouseClient, results: WindowResult<ActivityAggregate>[]): Promise<Map<string, StoredActivity>> {
+async function storedActivity(
+  client: ClickHouseClient,
+  results: WindowResult<ActivityAggregate>[],
+): Promise<Map<string, StoredResult<ActivityAggregate>>> {
   const keys = results.map((r) => ({ ...splitUserKey(r.key), start: r.window.start }));
-  const stored = new Map<string, StoredActivity>();
+  const stored = new Map<string, StoredResult<ActivityAggregate>>();
   for (const chunk of chunkByCost(keys, (k) => urlCost(k.project_id) + urlCost(k.user_id) + START_URL_COST)) {
     const result = await client.query({
       query: `SELECT project_id, user_id, toString(toUnixTimestamp64Milli(window_start)) AS start_ms,
@@ -89,85 +189,85 @@ async function storedActivity(client: ClickHouseClient, results: WindowResult<Ac
       // Counts as JSON numbers (they are far below 2^53), as the types say.
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
-    for (const row of await result.json<StoredActivity>()) stored.set(`${row.project_id}/${row.user_id}/${row.start_ms}`, row);
+    for (const row of await result.json<StoredActivity>()) stored.set(`${row.project_id}/${row.user_id}/${row.start_ms}`, toStoredResult(row));
   }
   return stored;
 }
 
+/** One change row: a stored result's values, added (+1) or taken back (-1). */
+function changeRow(topology: string, key: GroupKey, window: { start: string; end: string }, stored: StoredResult<ActivityAggregate>, sign: 1 | -1): ActivityChangeRow {
+  const { aggregate } = stored;
+  const numeric = numericColumns(aggregate);
+  // A whole literal, not spreads: this runs for every result the worker emits.
+  return {
+    topology,
+    project_id: key.project_id,
+    user_id: key.user_id,
+    window_start: window.start,
+    window_end: window.end,
+    revision: stored.revision,
+    is_final: stored.kind === 'final' ? 1 : 0,
+    events: aggregate.events,
+    actions: aggregate.actions,
+    first_event_at: toDateTime64(aggregate.firstEventAt),
+    last_event_at: toDateTime64(aggregate.lastEventAt),
+    numeric_count: numeric.count,
+    numeric_sum: numeric.sum,
+    numeric_min: numeric.min,
+    numeric_max: numeric.max,
+    sign,
+  };
+}
+
+export interface SinkAttempt {
+  /**
+   * A write of these results failed before: storage may hold what that
+   * attempt wrote, so what each result `replaces` is looked up, not trusted.
+   */
+  retry: boolean;
+}
+
 /**
- * Writes per-minute activity results. A result newer than the stored
- * revision goes in as +1, with a -1 of the stored values it replaces; one not
- * newer (a replay, a re-emit) is skipped. Returns how many were written.
+ * Writes per-minute activity results. A result newer than what is stored for
+ * its window goes in as +1, with a -1 of the stored values it replaces; one
+ * not newer (a replay, a re-emit) is skipped. What is stored is the result's
+ * `replaces` when the window store knows it, and looked up in ClickHouse
+ * when it does not (a window an earlier owner of the partition may have
+ * written) or when this is a retry. Returns how many were written.
  */
 export async function writeActivityResults(
   client: ClickHouseClient,
   topology: string,
   results: WindowResult<ActivityAggregate>[],
+  attempt: SinkAttempt,
 ): Promise<number> {
   if (results.length === 0) return 0;
-  const stored = await storedActivity(client, results);
+  const unknown = attempt.retry ? results : results.filter((r) => r.replaces === 'unknown');
+  const looked = unknown.length > 0 ? await storedActivity(client, unknown) : new Map<string, StoredResult<ActivityAggregate>>();
   const rows: ActivityChangeRow[] = [];
   let written = 0;
-  // Rows as whole literals, not spreads: this loop runs for every result the worker emits.
   for (const result of results) {
-    const { project_id, user_id } = splitUserKey(result.key);
-    const previous = stored.get(`${project_id}/${user_id}/${result.window.start}`);
+    const key = splitUserKey(result.key);
+    const replaced = attempt.retry ? 'unknown' : result.replaces;
+    const previous =
+      replaced === 'unknown' ? looked.get(`${key.project_id}/${key.user_id}/${result.window.start}`) : replaced === 'nothing' ? undefined : replaced;
     if (previous && previous.revision >= result.revision) continue;
-    const window_start = toDateTime64(result.window.start);
-    const window_end = toDateTime64(result.window.end);
-    if (previous) {
-      rows.push({
-        topology,
-        project_id,
-        user_id,
-        window_start,
-        window_end,
-        revision: previous.revision,
-        is_final: previous.is_final,
-        events: previous.events,
-        actions: previous.actions,
-        first_event_at: toDateTime64(Number(previous.first_ms)),
-        last_event_at: toDateTime64(Number(previous.last_ms)),
-        numeric_count: previous.numeric_count,
-        numeric_sum: previous.numeric_sum,
-        numeric_min: previous.numeric_min,
-        numeric_max: previous.numeric_max,
-        sign: -1,
-      });
-    }
-    const aggregate = result.aggregate;
-    const numeric = numericColumns(aggregate);
-    rows.push({
-      topology,
-      project_id,
-      user_id,
-      window_start,
-      window_end,
-      revision: result.revision,
-      is_final: result.kind === 'final' ? 1 : 0,
-      events: aggregate.events,
-      actions: aggregate.actions,
-      first_event_at: toDateTime64(aggregate.firstEventAt),
-      last_event_at: toDateTime64(aggregate.lastEventAt),
-      numeric_count: numeric.count,
-      numeric_sum: numeric.sum,
-      numeric_min: numeric.min,
-      numeric_max: numeric.max,
-      sign: 1,
-    });
+    const window = { start: toDateTime64(result.window.start), end: toDateTime64(result.window.end) };
+    if (previous) rows.push(changeRow(topology, key, window, previous, -1));
+    rows.push(changeRow(topology, key, window, result, 1));
     written += 1;
   }
-  if (rows.length > 0) await client.insert({ table: 'agg_user_activity_changes', values: rows, format: 'JSONEachRow' });
+  await insertRows(client, 'agg_user_activity_changes', CHANGE_COLUMNS, rows);
   return written;
 }
 
 /** Writes session results as snapshots; a retraction deletes the session it names. */
 export async function writeSessionResults(client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[]): Promise<void> {
-  if (results.length === 0) return;
-  await client.insert({
-    table: 'agg_user_sessions',
-    format: 'JSONEachRow',
-    values: results.map((result) => ({
+  await insertRows(
+    client,
+    'agg_user_sessions',
+    SESSION_COLUMNS,
+    results.map((result): SessionRow => ({
       topology,
       ...splitUserKey(result.key),
       session_start: toDateTime64(result.window.start),
@@ -181,12 +281,12 @@ export async function writeSessionResults(client: ClickHouseClient, topology: st
       last_event_at: toDateTime64(result.aggregate.lastEventAt),
       duration_ms: durationMs(result.aggregate),
     })),
-  });
+  );
 }
 
 export async function recordLateEvents(client: ClickHouseClient, entries: Array<{ topology: string; late: LateEvent<TrackedEvent>[] }>): Promise<void> {
   const values = entries.flatMap(({ topology, late }) =>
-    late.map(({ key, window, event, lateByMs, corrected }) => ({
+    late.map(({ key, window, event, lateByMs, corrected }): LateEventRow => ({
       topology,
       ...splitUserKey(key),
       window_start: toDateTime64(window.start),
@@ -196,7 +296,7 @@ export async function recordLateEvents(client: ClickHouseClient, entries: Array<
       corrected: corrected ? 1 : 0,
     })),
   );
-  if (values.length > 0) await client.insert({ table: 'late_events', format: 'JSONEachRow', values });
+  await insertRows(client, 'late_events', LATE_EVENT_COLUMNS, values);
 }
 
 export interface WatermarkRow {
@@ -208,17 +308,18 @@ export interface WatermarkRow {
 }
 
 export async function recordWatermarks(client: ClickHouseClient, rows: WatermarkRow[]): Promise<void> {
-  const known = rows.filter((r) => Number.isFinite(r.watermark));
-  if (known.length === 0) return;
-  await client.insert({
-    table: 'topology_watermarks',
-    format: 'JSONEachRow',
-    values: known.map((r) => ({
-      topology: r.topology,
-      partition: r.partition,
-      watermark: toDateTime64(r.watermark),
-      open_windows: r.openWindows,
-      late_events: r.lateEvents,
-    })),
-  });
+  await insertRows(
+    client,
+    'topology_watermarks',
+    WATERMARK_COLUMNS,
+    rows
+      .filter((r) => Number.isFinite(r.watermark))
+      .map((r) => ({
+        topology: r.topology,
+        partition: r.partition,
+        watermark: toDateTime64(r.watermark),
+        open_windows: r.openWindows,
+        late_events: r.lateEvents,
+      })),
+  );
 }

@@ -51,10 +51,12 @@ export class PartitionedWindows<A> {
     this.stores.clear();
   }
 
-  resume(partition: number, watermark: number | undefined, windows: WindowCheckpoint<A>[]): void {
+  /** See WindowStore: resumeFrom, restore, uncertainUntil. */
+  resume(partition: number, resumed: { watermark: number | undefined; windows: WindowCheckpoint<A>[]; uncertainBelow: bigint }): void {
     const store = this.store(partition);
-    if (watermark !== undefined) store.resumeFrom(watermark);
-    store.restore(windows);
+    if (resumed.watermark !== undefined) store.resumeFrom(resumed.watermark);
+    store.restore(resumed.windows);
+    store.uncertainUntil(resumed.uncertainBelow);
   }
 
   watermark(partition: number): number {

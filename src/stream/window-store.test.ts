@@ -328,3 +328,56 @@ describe('replay', () => {
     expect(s.stats()).toMatchObject({ openWindows: 1, watermark: 61_000 });
   });
 });
+
+describe('what storage holds for a window before each result (replaces)', () => {
+  const rolling = { emit: { kind: 'rolling', everyMs: seconds(5) } as EmitPolicy };
+  const replaced = (r: WindowResult<ActivityAggregate>) =>
+    typeof r.replaces === 'string' ? r.replaces : { kind: r.replaces.kind, revision: r.replaces.revision, events: r.replaces.aggregate.events };
+
+  it('a window this store opened: nothing, then each result it emitted before', () => {
+    const { results } = run(store(tumbling(minutes(1)), rolling), [
+      [event('ann', seconds(1))],
+      [event('ann', seconds(10)), event('ann', seconds(20))],
+      [event('bob', seconds(95))], // closes [0, 60)
+    ]);
+    const ann = results.filter((r) => r.key === 'ann');
+    expect(ann.map((r) => [r.kind, r.revision, replaced(r)])).toEqual([
+      ['update', 2, 'nothing'],
+      ['update', 6, { kind: 'update', revision: 2, events: 1 }],
+      ['final', 7, { kind: 'update', revision: 6, events: 3 }],
+    ]);
+  });
+
+  it('a window opened below the uncertain offset, or restored from a checkpoint: unknown, for as long as it lives', () => {
+    const s = store(tumbling(minutes(1)), rolling);
+    s.uncertainUntil(2n);
+    s.restore([{ key: 'cat', window: { start: 0, end: minutes(1) }, aggregate: activityAggregator().add(activityAggregator().init(), event('cat', 1)), closed: false, emitted: true, emittedAt: undefined, throughOffset: 0n }]);
+    s.add(event('ann', seconds(1)), 0n); // an earlier owner may have written this window
+    s.add(event('cat', seconds(2)), 1n);
+    s.add(event('bob', seconds(3)), 2n); // this store's alone
+    const first = s.advance();
+    s.add(event('ann', seconds(30)), 3n);
+    s.add(event('cat', seconds(31)), 4n);
+    s.add(event('bob', seconds(32)), 5n);
+    s.add(event('dan', seconds(95)), 6n); // closes [0, 60)
+    const all = [...first, ...s.advance()].filter((r) => r.window.start === 0);
+    const byKey = (key: string) => all.filter((r) => r.key === key).map(replaced);
+    expect(byKey('ann')).toEqual(['unknown', 'unknown']);
+    expect(byKey('cat')).toEqual(['unknown', 'unknown']);
+    expect(byKey('bob')).toEqual(['nothing', { kind: 'update', revision: 2, events: 1 }]);
+  });
+
+  it('a session that grew keeps what is stored under its start; sessions merged into one do not know it', () => {
+    const s = store(session(minutes(5)), rolling); // grace 30 s
+    s.add(event('ann', seconds(0)), 0n); // [0, 300)
+    s.add(event('ann', seconds(312)), 1n); // [312, 612): the first is still open until 330
+    s.advance();
+    s.add(event('ann', seconds(320)), 2n); // grows the second
+    const grown = s.advance().find((r) => r.window.start === seconds(312))!;
+    expect(replaced(grown)).toEqual({ kind: 'update', revision: 2, events: 1 });
+    s.add(event('ann', seconds(299)), 3n); // bridges [0, 300) and [312, 620)
+    const merged = s.advance().find((r) => r.kind !== 'retract')!;
+    expect(merged.window).toEqual({ start: 0, end: seconds(620) });
+    expect(merged.replaces).toBe('unknown');
+  });
+});

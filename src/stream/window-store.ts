@@ -47,13 +47,26 @@ export interface WindowedAggregation<E, A> {
 
 export type ResultKind = 'update' | 'final' | 'retract';
 
-export interface WindowResult<A> {
-  key: string;
-  window: TimeWindow;
+/** A result as storage holds it. */
+export interface StoredResult<A> {
   kind: ResultKind;
   /** 2 x events (+1 when final; RETRACTED for a retraction): storage keeps the highest per key and window start. */
   revision: number;
   aggregate: A;
+}
+
+/**
+ * What storage holds for a window before a result: the result this store
+ * emitted for it last, `nothing`, or `unknown` when an earlier owner of the
+ * partition may have written it (a restored window, or one opened by a
+ * record below the partition's `uncertainBelow`).
+ */
+export type Replaced<A> = StoredResult<A> | 'nothing' | 'unknown';
+
+export interface WindowResult<A> extends StoredResult<A> {
+  key: string;
+  window: TimeWindow;
+  replaces: Replaced<A>;
 }
 
 /** The revision of a retraction: above any a window can reach, so it always wins. */
@@ -93,6 +106,7 @@ export interface Checkpoint<A> {
 /** Open or kept closed: which map holds it says which. */
 interface WindowState<A> extends Omit<WindowCheckpoint<A>, 'closed'> {
   changed: boolean;
+  stored: Replaced<A>;
 }
 
 export interface StoreStats {
@@ -117,6 +131,8 @@ export class WindowStore<E, A> {
   private readonly horizonMs: Millis;
   private lateCount = 0;
   private replaying = false;
+  /** Records below this offset may have had their windows written by an earlier owner. */
+  private uncertainBelow = 0n;
   watermark: Millis = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly definition: WindowedAggregation<E, A>) {
@@ -142,6 +158,19 @@ export class WindowStore<E, A> {
   }
 
   /**
+   * Windows opened by records below `offset` may already be in storage,
+   * written by an earlier owner of the partition: their results say
+   * `replaces: 'unknown'`. Windows opened at or above it are this store's alone.
+   */
+  uncertainUntil(offset: bigint) {
+    this.uncertainBelow = offset;
+  }
+
+  private storedBefore(offset: bigint): Replaced<A> {
+    return offset < this.uncertainBelow ? 'unknown' : 'nothing';
+  }
+
+  /**
    * Folds one event in. Returns the late notes (one per closed window it
    * belonged to). `replayed`: the record was processed before a restart
    * (see resumeFrom), so a closed window was already dealt with.
@@ -164,7 +193,16 @@ export class WindowStore<E, A> {
     const stateId = id(key, window.start);
     let state = this.open.get(stateId);
     if (!state) {
-      state = { key, window, aggregate: this.definition.aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
+      state = {
+        key,
+        window,
+        aggregate: this.definition.aggregator.init(),
+        emitted: false,
+        changed: false,
+        emittedAt: undefined,
+        throughOffset: 0n,
+        stored: this.storedBefore(offset),
+      };
       this.open.set(stateId, state);
     }
     if (offset >= state.throughOffset) this.fold(stateId, state, event, offset);
@@ -180,7 +218,16 @@ export class WindowStore<E, A> {
     // A replayed record a restored session already holds.
     if (touching.some((s) => offset < s.throughOffset)) return [];
     const { aggregator } = this.definition;
-    let merged: WindowState<A> = { key, window: own, aggregate: aggregator.init(), emitted: false, changed: false, emittedAt: undefined, throughOffset: 0n };
+    let merged: WindowState<A> = {
+      key,
+      window: own,
+      aggregate: aggregator.init(),
+      emitted: false,
+      changed: false,
+      emittedAt: undefined,
+      throughOffset: 0n,
+      stored: this.storedBefore(offset),
+    };
     for (const session of touching.sort((a, b) => a.window.start - b.window.start)) {
       const sid = id(key, session.window.start);
       this.open.delete(sid);
@@ -194,13 +241,15 @@ export class WindowStore<E, A> {
         changed: true,
         emittedAt: session.emittedAt ?? merged.emittedAt,
         throughOffset: session.throughOffset > merged.throughOffset ? session.throughOffset : merged.throughOffset,
+        // A session that only grew keeps its start, and what storage holds under it.
+        stored: touching.length === 1 && session.window.start <= own.start ? session.stored : 'unknown',
       };
     }
     // Sessions that were emitted under a start the merge changed are retracted,
     // and the merged session is due at once so storage is never left without it.
     for (const session of touching) {
       if (session.emitted && session.window.start !== merged.window.start) {
-        this.pending.push({ key, window: session.window, kind: 'retract', revision: RETRACTED, aggregate: session.aggregate });
+        this.pending.push({ key, window: session.window, kind: 'retract', revision: RETRACTED, aggregate: session.aggregate, replaces: session.stored });
         merged.emittedAt = undefined;
       }
     }
@@ -235,7 +284,11 @@ export class WindowStore<E, A> {
     state.changed = false;
     const revision = 2 * this.definition.aggregator.weight(state.aggregate) + (kind === 'final' ? 1 : 0);
     // A snapshot: the window's own aggregate keeps changing after an update.
-    return { key: state.key, window: { ...state.window }, kind, revision, aggregate: structuredClone(state.aggregate) };
+    const aggregate = this.definition.aggregator.clone(state.aggregate);
+    const replaces = state.stored;
+    // Storage writes a result newer than what it holds: from now on it holds this one.
+    if (replaces !== 'unknown' && (replaces === 'nothing' || revision > replaces.revision)) state.stored = { kind, revision, aggregate };
+    return { key: state.key, window: { ...state.window }, kind, revision, aggregate, replaces };
   }
 
   /**
@@ -282,8 +335,8 @@ export class WindowStore<E, A> {
       const openState = this.open.get(stateId);
       const state = openState ?? this.closed.get(stateId);
       if (state) {
-        const { changed: _changed, ...saved } = state;
-        open.push({ ...saved, closed: openState === undefined, window: { ...saved.window }, aggregate: structuredClone(saved.aggregate) });
+        const { changed: _changed, stored: _stored, ...saved } = state;
+        open.push({ ...saved, closed: openState === undefined, window: { ...saved.window }, aggregate: this.definition.aggregator.clone(saved.aggregate) });
         this.saved.add(stateId);
       } else if (this.saved.delete(stateId)) {
         // A window opened and gone between two checkpoints never had a row to remove.
@@ -300,11 +353,12 @@ export class WindowStore<E, A> {
     for (const { closed, ...saved } of windows) {
       const stateId = id(saved.key, saved.window.start);
       this.saved.add(stateId);
+      // Results of restored windows were written by an earlier owner, maybe more than the checkpoint knows.
       if (closed) {
-        this.closed.set(stateId, { ...saved, changed: false });
+        this.closed.set(stateId, { ...saved, changed: false, stored: 'unknown' });
         continue;
       }
-      this.open.set(stateId, { ...saved, changed: false });
+      this.open.set(stateId, { ...saved, changed: false, stored: 'unknown' });
       if (this.definition.spec.kind === 'session') {
         const ids = this.sessionsByKey.get(saved.key) ?? new Set<string>();
         ids.add(stateId);

@@ -2,11 +2,12 @@
  * What the worker does with one round of partition batches (see
  * batch-consumer), top to bottom:
  *
- *   raw-events topology (decode, dead letters, dedupe, store raw events)
+ *   raw-events topology (decode, dead letters, dedupe), then its insert of
+ *   the raw events; meanwhile
  *   -> each windowed topology: fold each partition's canonical events into
- *      that partition's windows; write the results, then the checkpoints of
- *      the windows that changed, late events and the watermarks, one insert
- *      per table for the whole round
+ *      that partition's windows; once the raw events are stored, write the
+ *      results, then the checkpoints of the windows that changed, late
+ *      events and the watermarks, one insert per table for the whole round
  *   -> each batch's commit point: after the batch, with each topology's
  *      watermark and the processed position as commit metadata
  *
@@ -16,7 +17,7 @@
  * windows that already hold them and are never late twice. Results that
  * were already written are recognised by their revision (see storage).
  */
-import { concatMap, map, type Observable } from 'rxjs';
+import { asyncScheduler, concatMap, defer, forkJoin, map, of, subscribeOn, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CommitPoint, CommittedPosition, PartitionBatch } from '../kafka/batch-consumer.js';
 import type { Logger } from '../logger.js';
@@ -26,7 +27,8 @@ import { SINK_BACKOFF, retryWhileOwned, type Retried } from '../stream/backoff.j
 import { PartitionedWindows, type PartitionOutput, type PositionedEvent } from '../stream/partitioned-windows.js';
 import { describeTopology, type WindowedTopology } from '../stream/topology.js';
 import type { WindowResult } from '../stream/window-store.js';
-import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults } from '../storage/window-results.js';
+import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults, type SinkAttempt } from '../storage/window-results.js';
+import { storedThrough } from '../storage/events-table.js';
 import { loadCheckpoint, writeCheckpoints } from '../storage/window-state.js';
 import type { RawEventsOutput } from '../../topology/raw-events.js';
 
@@ -49,10 +51,19 @@ export function parseResumeState(metadata: string | null): ResumeState | undefin
 }
 
 /** Which table a topology's results go to. */
-const SINKS: Record<string, (client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[]) => Promise<unknown>> = {
+const SINKS: Record<
+  string,
+  (client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[], attempt: SinkAttempt) => Promise<unknown>
+> = {
   agg_user_activity_1m: writeActivityResults,
   agg_user_sessions: writeSessionResults,
 };
+
+/** Per topology, each partition batch of a round with what its windows emitted. */
+type WindowOutputs = Array<{
+  topology: WindowedTopology<ActivityAggregate>;
+  partitions: Array<{ batch: PartitionBatch; output: PartitionOutput<ActivityAggregate> }>;
+}>;
 
 export interface BatchPipelineDeps {
   raw: (round: PartitionBatch[], retried: Retried) => Observable<RawEventsOutput>;
@@ -87,9 +98,10 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
       });
       done = committed.then(async (positions) => {
         const state = parseResumeState(positions.find((p) => p.partition === partition)?.metadata ?? null);
+        const uncertainBelow = await storedThrough(deps.clickhouse, partition);
         for (const w of windows) {
           const saved = await loadCheckpoint<ActivityAggregate>(deps.clickhouse, w.topology.name, partition);
-          w.resume(partition, state?.watermarks[w.topology.name], saved);
+          w.resume(partition, { watermark: state?.watermarks[w.topology.name], windows: saved, uncertainBelow });
         }
         return state ? BigInt(state.processed) : 0n;
       });
@@ -146,21 +158,27 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
       });
   }
 
-  function windowed(round: PartitionBatch[], raw: RawEventsOutput, replayedBelow: bigint[], retried: Retried) {
+  /** Folds the round's canonical events into each topology's windows: what to write, once (a retry writes it again). */
+  function computeWindows(round: PartitionBatch[], raw: RawEventsOutput, replayedBelow: bigint[]): WindowOutputs {
     const byPartition = new Map<number, PositionedEvent[]>(round.map((b) => [b.partition, []]));
     const replayEnd = new Map(round.map((b, i) => [b.partition, replayedBelow[i]!]));
     for (const { event, partition, offset } of raw.canonical) {
       byPartition.get(partition)!.push({ event, offset, replayed: offset < replayEnd.get(partition)! });
     }
-    // Computed once: a retry writes the same results and checkpoints again.
     const outputs = windows.map((w) => ({
       topology: w.topology,
       partitions: round.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!) })),
     }));
     for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
+    return outputs;
+  }
+
+  function writeWindows(outputs: WindowOutputs, retried: Retried) {
+    let attempts = 0;
     return retried('window results', async () => {
+      const attempt: SinkAttempt = { retry: attempts++ > 0 };
       for (const { topology, partitions } of outputs) {
-        await SINKS[topology.sink]!(deps.clickhouse, topology.name, partitions.flatMap(({ output }) => output.results));
+        await SINKS[topology.sink]!(deps.clickhouse, topology.name, partitions.flatMap(({ output }) => output.results), attempt);
       }
       await writeCheckpoints(
         deps.clickhouse,
@@ -223,7 +241,12 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           deps.raw(round, retried).pipe(
             concatMap((raw) => {
               countProcessed(raw);
-              return windowed(round, raw, replayedBelow, retried);
+              // The raw insert goes out first and the windows are computed
+              // while ClickHouse takes it (on the other core); their results
+              // are written only once it is stored, which is what lets a
+              // partition's stored offsets bound what any owner has written.
+              const computed = defer(() => of(computeWindows(round, raw, replayedBelow))).pipe(subscribeOn(asyncScheduler));
+              return forkJoin([raw.insert, computed]).pipe(concatMap(([, outputs]) => writeWindows(outputs, retried)));
             }),
             map(() => round.map((batch, i) => commitPoint(batch, replayedBelow[i]!))),
           ),
