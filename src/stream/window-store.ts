@@ -212,11 +212,26 @@ export class WindowStore<E, A> {
   private addToSession(gapMs: Millis, key: string, t: Millis, event: E, offset: bigint): LateEvent<E>[] {
     const own = sessionWindowFor(gapMs, t);
     if (this.isClosed(own)) return this.lateEvent(key, own, event, offset);
-    const ids = this.sessionsByKey.get(key) ?? new Set<string>();
-    this.sessionsByKey.set(key, ids);
-    const touching = [...ids].map((sid) => this.open.get(sid)!).filter((s) => overlapsOrTouches(s.window, own));
+    let ids = this.sessionsByKey.get(key);
+    if (!ids) {
+      ids = new Set<string>();
+      this.sessionsByKey.set(key, ids);
+    }
+    const touching: WindowState<A>[] = [];
+    for (const sid of ids) {
+      const session = this.open.get(sid)!;
+      if (overlapsOrTouches(session.window, own)) touching.push(session);
+    }
     // A replayed record a restored session already holds.
     if (touching.some((s) => offset < s.throughOffset)) return [];
+    const only = touching.length === 1 ? touching[0]! : undefined;
+    if (only && only.window.start <= own.start) {
+      // Most events land in or just after the one session of their key: it
+      // grows in place, under the same start (a merge would copy its aggregate).
+      if (own.end > only.window.end) only.window = { start: only.window.start, end: own.end };
+      this.fold(id(key, only.window.start), only, event, offset);
+      return [];
+    }
     const { aggregator } = this.definition;
     let merged: WindowState<A> = {
       key,
