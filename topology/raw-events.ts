@@ -5,8 +5,8 @@
  *   -> decode by the writer schema id, resolved to the newest schema
  *   -> branch: undecodable -> dead-letter topic (with the reason)
  *   -> dedupe by event_id: within the round, then against `event_ids`
- *   -> sink   ClickHouse `events`, one insert per round of partition
- *             batches, with an insert_deduplication_token naming their
+ *   -> sink   ClickHouse `events`, one insert per group of the round's
+ *             partition batches, with an insert_deduplication_token naming their
  *             offset ranges (a retried insert is ignored; a replay after a
  *             crash may group batches differently, and the event_id lookup
  *             is what keeps it out)
@@ -45,11 +45,17 @@ export interface RawEventsOutput {
   stored: number;
   duplicates: number;
   deadLettered: number;
-  /** Stores the round's new raw events (retried); nothing happens until it is subscribed to. */
-  insert: Observable<void>;
+  /**
+   * Stores the new raw events of these batches of the round (retried), in
+   * one insert named by their offset ranges; nothing happens until it is
+   * subscribed to.
+   */
+  insert(batches: PartitionBatch[], retried: Retried): Observable<void>;
 }
 
-type Decoded = ({ ok: true; topic: string; partition: number; offset: string } & DecodedEvent) | { ok: false; letter: DeadLetter };
+type DecodedRecord = { ok: true; topic: string; partition: number; offset: string } & DecodedEvent;
+type Undecoded = { ok: false; letter: DeadLetter };
+type Decoded = DecodedRecord | Undecoded;
 
 /** First occurrence of each event_id wins, in the order given. */
 function firstPerEventId<T extends { event: { event_id: string } }>(decoded: T[]): T[] {
@@ -57,7 +63,7 @@ function firstPerEventId<T extends { event: { event_id: string } }>(decoded: T[]
   return decoded.filter(({ event }) => !seen.has(event.event_id) && seen.add(event.event_id));
 }
 
-/** Names a round's content for ClickHouse's insert deduplication: its batches' offset ranges. */
+/** Names an insert's content for ClickHouse's insert deduplication: its batches' offset ranges. */
 function roundToken(round: PartitionBatch[]): string {
   return round.map((b) => `${b.topic}:${b.partition}:${b.firstOffset}-${b.lastOffset}`).join(',');
 }
@@ -86,15 +92,15 @@ export function rawEventsTopology(deps: RawEventsDeps) {
     // Decoding is pure, so a registry outage retries the whole round's decoding.
     retried('decode', async () => (await Promise.all(round.map(decodeBatch))).flat()).pipe(
       concatMap((decoded) => {
-        const letters = decoded.flatMap((d) => (d.ok ? [] : [d.letter]));
-        const events = firstPerEventId(decoded.flatMap((d) => (d.ok ? [d] : [])));
+        // Filters, not flatMaps: those allocate an array per record.
+        const letters = decoded.filter((d): d is Undecoded => !d.ok).map((d) => d.letter);
+        const events = firstPerEventId(decoded.filter((d): d is DecodedRecord => d.ok));
         return retried('dead letters', () => deps.deadLetters.send(letters)).pipe(
           concatMap(() => retried('stored ids', () => storedEventPositions(deps.clickhouse, events.map((e) => e.event.event_id)))),
           concatMap((stored) => {
             const fresh = events.filter((e) => !stored.has(e.event.event_id));
             const replayed = events.filter((e) => stored.get(e.event.event_id) === `${e.partition}:${e.offset}`);
             const rows = fresh.map((e) => toRow(e.event, { topic: e.topic, partition: e.partition, offset: e.offset }, e.schemaId));
-            const token = roundToken(round);
             const canonical = [...replayed, ...fresh]
               .map((e) => ({ event: e.event, partition: e.partition, offset: BigInt(e.offset) }))
               .sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
@@ -103,7 +109,11 @@ export function rawEventsTopology(deps: RawEventsDeps) {
               stored: rows.length,
               duplicates: decoded.length - letters.length - canonical.length,
               deadLettered: letters.length,
-              insert: rows.length > 0 ? retried('events', () => insertEvents(deps.clickhouse, rows, token)) : of(undefined),
+              insert: (batches: PartitionBatch[], retriedFor: Retried) => {
+                const partitions = new Set(batches.map((b) => b.partition));
+                const own = rows.filter((row) => partitions.has(row.kafka_partition));
+                return own.length > 0 ? retriedFor('events', () => insertEvents(deps.clickhouse, own, roundToken(batches))) : of(undefined);
+              },
             });
           }),
         );

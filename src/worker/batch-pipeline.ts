@@ -31,6 +31,7 @@ import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionR
 import { storedThrough } from '../storage/events-table.js';
 import { loadCheckpoint, writeCheckpoints } from '../storage/window-state.js';
 import type { RawEventsOutput } from '../../topology/raw-events.js';
+import { sinkGroups } from './sink-groups.js';
 
 /** Kept with each committed offset (Kafka commit metadata, JSON). */
 export interface ResumeState {
@@ -158,16 +159,19 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
       });
   }
 
-  /** Folds the round's canonical events into each topology's windows: what to write, once (a retry writes it again). */
-  function computeWindows(round: PartitionBatch[], raw: RawEventsOutput, replayedBelow: bigint[]): WindowOutputs {
-    const byPartition = new Map<number, PositionedEvent[]>(round.map((b) => [b.partition, []]));
-    const replayEnd = new Map(round.map((b, i) => [b.partition, replayedBelow[i]!]));
+  /**
+   * Folds the canonical events of these batches into each topology's
+   * windows: what to write, once (a retry writes it again).
+   * `replayedBelow`: where each partition's replay ends.
+   */
+  function computeWindows(batches: PartitionBatch[], raw: RawEventsOutput, replayedBelow: Map<number, bigint>): WindowOutputs {
+    const byPartition = new Map<number, PositionedEvent[]>(batches.map((b) => [b.partition, []]));
     for (const { event, partition, offset } of raw.canonical) {
-      byPartition.get(partition)!.push({ event, offset, replayed: offset < replayEnd.get(partition)! });
+      byPartition.get(partition)?.push({ event, offset, replayed: offset < replayedBelow.get(partition)! });
     }
     const outputs = windows.map((w) => ({
       topology: w.topology,
-      partitions: round.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!) })),
+      partitions: batches.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!) })),
     }));
     for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
     return outputs;
@@ -237,20 +241,27 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     process(round: PartitionBatch[]): Observable<CommitPoint[]> {
       const retried = retriedFor(round);
       return retried('resume state', () => Promise.all(round.map((batch) => resume(batch.partition)))).pipe(
-        concatMap((replayedBelow) =>
-          deps.raw(round, retried).pipe(
+        concatMap((replayedBelow) => {
+          const replayEnds = new Map(round.map((b, i) => [b.partition, replayedBelow[i]!]));
+          return deps.raw(round, retried).pipe(
             concatMap((raw) => {
               countProcessed(raw);
-              // The raw insert goes out first and the windows are computed
-              // while ClickHouse takes it (on the other core); their results
-              // are written only once it is stored, which is what lets a
-              // partition's stored offsets bound what any owner has written.
-              const computed = defer(() => of(computeWindows(round, raw, replayedBelow))).pipe(subscribeOn(asyncScheduler));
-              return forkJoin([raw.insert, computed]).pipe(concatMap(([, outputs]) => writeWindows(outputs, retried)));
+              // Each group's raw insert goes out first and its windows are
+              // computed while ClickHouse takes it (on the other core); their
+              // results are written only once it is stored, which is what lets
+              // a partition's stored offsets bound what any owner has written.
+              // Groups overlap too: one's encoding with another's inserts.
+              return forkJoin(
+                sinkGroups(round).map((group) => {
+                  const groupRetried = retriedFor(group);
+                  const computed = defer(() => of(computeWindows(group, raw, replayEnds))).pipe(subscribeOn(asyncScheduler));
+                  return forkJoin([raw.insert(group, groupRetried), computed]).pipe(concatMap(([, outputs]) => writeWindows(outputs, groupRetried)));
+                }),
+              );
             }),
             map(() => round.map((batch, i) => commitPoint(batch, replayedBelow[i]!))),
-          ),
-        ),
+          );
+        }),
       );
     },
   };
