@@ -18,6 +18,7 @@
  * last (rows of the first insert left out), and the whole run, from the
  * consumer's start (group join and, for the worker, its own start).
  */
+import os from 'node:os';
 import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { validateEvent } from '../src/ingestion/validate-event.js';
@@ -32,7 +33,7 @@ import { activityAggregator } from '../src/stream/aggregates.js';
 import { WindowStore } from '../src/stream/window-store.js';
 import { minutes, seconds, tumbling } from '../src/stream/windows.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
-import { rssMb, spawnStreamtrack } from '../testing/processes.js';
+import { cpuSeconds, machineCpuSeconds, rssMb, spawnStreamtrack } from '../testing/processes.js';
 import { schemaVersionType } from '../testing/schemas.js';
 import { startServices } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
@@ -122,12 +123,16 @@ async function main() {
     let peakRss = 0;
     const sampler = setInterval(() => void rssMb(worker.child.pid).then((mb) => (peakRss = Math.max(peakRss, mb || 0))), 200);
     const workerStarted = performance.now();
+    const machineBefore = await machineCpuSeconds();
     await waitFor(async () => ((await count('SELECT count() AS n FROM events')) >= EVENTS ? true : undefined), {
       timeoutMs: 900_000,
       intervalMs: 200,
       what: `the worker to store every event\n${worker.output()}`,
     });
     const workerSeconds = (performance.now() - workerStarted) / 1000;
+    const workerCpu = await cpuSeconds(worker.child.pid);
+    const machineAfter = await machineCpuSeconds();
+    const machineCores = (machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.availableParallelism());
     const workerSustained = await sustainedRate('events');
     clearInterval(sampler);
     const windows = await count('SELECT count() AS n FROM agg_user_activity_1m FINAL');
@@ -161,6 +166,7 @@ async function main() {
     console.log(`StreamTrack worker (decode, windows, sinks)   ${rate(workerSustained)} events/s ${rate(EVENTS / workerSeconds)} events/s (${workerSeconds.toFixed(1)} s, ${windows} minute windows)`);
     console.log(`ratio worker : native                         ${(workerSustained / nativeSustained).toFixed(2).padStart(8)}          ${(nativeSeconds / workerSeconds).toFixed(2).padStart(8)}`);
     console.log(`worker peak RSS                                ${peakRss.toFixed(0)} MB`);
+    console.log(`worker CPU (with its start)                    ${workerCpu.toFixed(1)} s, ${((workerCpu / EVENTS) * 1e6).toFixed(1)} µs/event; the machine ${machineCores.toFixed(2)} of ${os.availableParallelism()} cores busy meanwhile`);
     console.log(`1,000,000 users in open windows (in process)   ${store.stats().openWindows} windows, RSS +${(rssWith - rssBefore).toFixed(0)} MB`);
   } finally {
     // Each run leaves a topic of EVENTS records and tables of several times
