@@ -25,7 +25,7 @@ import type { DeadLetter, DeadLetterSink } from '../src/kafka/dead-letters.js';
 import type { TrackedEvent } from '../src/model/event.js';
 import { UndecodableError, type DecodedEvent, type EventDecoder } from '../src/serde/event-decoder.js';
 import type { Retried } from '../src/stream/backoff.js';
-import { insertEvents, storedEventPositions, toRow } from '../src/storage/events-table.js';
+import { insertEvents, storedEventPositions, toRow, type EventRow } from '../src/storage/events-table.js';
 
 export interface RawEventsDeps {
   decode: EventDecoder;
@@ -40,7 +40,7 @@ export interface CanonicalEvent {
 }
 
 export interface RawEventsOutput {
-  /** In partition, then offset order. */
+  /** Each partition's in offset order. */
   canonical: CanonicalEvent[];
   stored: number;
   duplicates: number;
@@ -73,16 +73,16 @@ export function rawEventsTopology(deps: RawEventsDeps) {
     const { topic, partition } = batch;
     const decoded: Decoded[] = [];
     for (const record of batch.records) {
-      const letter = (reason: string): Decoded => ({ ok: false, letter: { record, topic, partition, reason } });
       if (record.value === null) {
-        decoded.push(letter('empty value'));
+        decoded.push({ ok: false, letter: { record, topic, partition, reason: 'empty value' } });
         continue;
       }
       try {
-        decoded.push({ ok: true, topic, partition, offset: record.offset, ...(await deps.decode(record.value)) });
+        const { event, schemaId } = await deps.decode(record.value);
+        decoded.push({ ok: true, topic, partition, offset: record.offset, event, schemaId });
       } catch (error) {
         if (!(error instanceof UndecodableError)) throw error; // the registry is unavailable: the round is retried
-        decoded.push(letter(`undecodable: ${error.message}`));
+        decoded.push({ ok: false, letter: { record, topic, partition, reason: `undecodable: ${error.message}` } });
       }
     }
     return decoded;
@@ -98,12 +98,15 @@ export function rawEventsTopology(deps: RawEventsDeps) {
         return retried('dead letters', () => deps.deadLetters.send(letters)).pipe(
           concatMap(() => retried('stored ids', () => storedEventPositions(deps.clickhouse, events.map((e) => e.event.event_id)))),
           concatMap((stored) => {
-            const fresh = events.filter((e) => !stored.has(e.event.event_id));
-            const replayed = events.filter((e) => stored.get(e.event.event_id) === `${e.partition}:${e.offset}`);
-            const rows = fresh.map((e) => toRow(e.event, { topic: e.topic, partition: e.partition, offset: e.offset }, e.schemaId));
-            const canonical = [...replayed, ...fresh]
-              .map((e) => ({ event: e.event, partition: e.partition, offset: BigInt(e.offset) }))
-              .sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
+            // One pass, in the round's order: each partition's events stay in offset order.
+            const rows: EventRow[] = [];
+            const canonical: CanonicalEvent[] = [];
+            for (const e of events) {
+              const position = stored.get(e.event.event_id);
+              if (position === undefined) rows.push(toRow(e.event, e, e.schemaId)); // fresh
+              else if (position !== `${e.partition}:${e.offset}`) continue; // a resend, stored from another record
+              canonical.push({ event: e.event, partition: e.partition, offset: BigInt(e.offset) });
+            }
             return of({
               canonical,
               stored: rows.length,

@@ -2,7 +2,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
 import { columnsOf, insertRows } from './insert-rows.js';
-import { chunkByCost, urlCost } from './lookup-chunks.js';
+import { chunkByCost } from './lookup-chunks.js';
 
 /** An event as the API returns it: every stored field, times in ISO-8601 UTC. */
 export interface StoredEvent {
@@ -115,18 +115,24 @@ export async function insertEvents(client: ClickHouseClient, rows: EventRow[], d
   await insertRows(client, 'events', EVENT_COLUMNS, rows, { insert_deduplication_token: deduplicationToken });
 }
 
+/** What an event id costs in a lookup's URL: 36 characters and a comma, none of them percent-encoded. */
+const ID_URL_COST = 37;
+
 /**
  * Which of these event ids are stored already, and from which Kafka record
  * (`partition:offset`): primary-key lookups in `event_ids`, as many as the
  * URL budget needs. An id stored twice by a race keeps its first record.
+ * The ids travel as one comma-separated parameter, not an Array(UUID): the
+ * client formats and URL-encodes an array element by element, which cost
+ * the worker more than the lookup's answer.
  */
 export async function storedEventPositions(client: ClickHouseClient, ids: string[]): Promise<Map<string, string>> {
   const positions = new Map<string, string>();
-  for (const chunk of chunkByCost(ids, urlCost)) {
+  for (const chunk of chunkByCost(ids, () => ID_URL_COST)) {
     const result = await client.query({
       query: `SELECT toString(event_id) AS id, argMin(concat(toString(kafka_partition), ':', toString(kafka_offset)), stored_at) AS position
-              FROM event_ids WHERE event_id IN {ids:Array(UUID)} GROUP BY event_id`,
-      query_params: { ids: chunk },
+              FROM event_ids WHERE event_id IN (SELECT toUUID(arrayJoin(splitByChar(',', {ids:String})))) GROUP BY event_id`,
+      query_params: { ids: chunk.join(',') },
       format: 'JSONEachRow',
     });
     for (const row of await result.json<{ id: string; position: string }>()) positions.set(row.id, row.position);
