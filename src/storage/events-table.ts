@@ -115,8 +115,8 @@ export async function insertEvents(client: ClickHouseClient, rows: EventRow[], d
   await insertRows(client, 'events', EVENT_COLUMNS, rows, { insert_deduplication_token: deduplicationToken });
 }
 
-/** What an event id costs in a lookup's URL: 36 characters and a comma, none of them percent-encoded. */
-const ID_URL_COST = 37;
+/** What an event id costs in a lookup's URL: 36 characters that need no encoding, and a comma (`%2C`). */
+const ID_URL_COST = 36 + encodeURIComponent(',').length;
 
 /**
  * Which of these event ids are stored already, and from which Kafka record
