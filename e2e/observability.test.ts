@@ -167,6 +167,11 @@ describe('observability', () => {
 
     const generated = await fetch(`${apiBase}/healthz`);
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // An id a log line should not carry (spaces, over 128 characters) is replaced, not echoed.
+    for (const insane of ['not a sane id', 'x'.repeat(129)]) {
+      const replaced = await fetch(`${apiBase}/healthz`, { headers: { 'X-Request-Id': insane } });
+      expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 
   it('has a dashboard that asks only for exported metrics, and for every StreamTrack metric', async () => {

@@ -182,3 +182,12 @@ describe('accepted events', () => {
     expect(await refused.json()).toMatchObject({ results: [{ errors: [{ field: 'user_id', problem: 'must not be empty' }] }] });
   });
 });
+
+describe('request id (in process, where there is no Node response to carry it)', () => {
+  it("echoes the client's id, and gives a request without a sane one a new UUID", async () => {
+    const event = JSON.stringify({ user_id: 'rid', action: 'a' });
+    expect((await post(event, CONTENT_TYPES.json, { 'x-request-id': 'client-id-7' })).headers.get('x-request-id')).toBe('client-id-7');
+    expect((await post(event, CONTENT_TYPES.json, { 'x-request-id': 'no spaces please' })).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await post('{', CONTENT_TYPES.json)).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
