@@ -5,15 +5,20 @@
  *      Hono routes on the same server: /noop reads the body as /track does,
  *      /noop-fetch as a Hono handler does by default (c.req.arrayBuffer(),
  *      which builds a Fetch Request); the ratios are how much of the
- *      framework's speed /track keeps. /track answers after Kafka's
- *      acknowledgement, so with a fixed number of connections its rate is
- *      bound by that round trip, not only by its CPU;
- *   2. batches of 100 events per request to /track: events/s through to
- *      Kafka acknowledgements.
+ *      framework's speed /track keeps. /noop and /track run in alternate
+ *      rounds (ROUNDS of each) and the ratio is the median of the rounds',
+ *      so a drift in the machine's speed during the run falls on both sides.
+ *      It runs at each number of connections in CONNECTIONS: /track answers
+ *      after Kafka's acknowledgement (one produce request in flight, 1.5-5 ms
+ *      here), so at 50 connections its rate is partly bound by that round
+ *      trip, with the API's main thread idle for part of the time; at 200 it
+ *      is bound by the API's CPU, as the no-op route is at both;
+ *   2. batches of 100 events per request to /track, at the first number of
+ *      CONNECTIONS: events/s through to Kafka acknowledgements.
  * Every request body has its own user_id, so events spread over partitions.
  *
- *   npm run bench:track                      # 10 s per run, 50 connections
- *   DURATION=20 CONNECTIONS=100 npm run bench:track
+ *   npm run bench:track                      # 5 s per run, 3 rounds, at 50 and 200 connections
+ *   DURATION=10 ROUNDS=5 CONNECTIONS=100 npm run bench:track
  *
  * Both processes share this machine's cores: the figures are a floor.
  */
@@ -23,8 +28,10 @@ import { cpuSeconds, freePort, machineCpuSeconds, rssMb, spawnTypeScript } from 
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
-const DURATION = Number(process.env.DURATION ?? 10);
-const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+/** Seconds of each run (and of each round of /noop and of /track). */
+const DURATION = Number(process.env.DURATION ?? 5);
+const CONNECTIONS = (process.env.CONNECTIONS ?? '50,200').split(',').map(Number);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
 function event(i: number) {
   return { user_id: `user_${i % 10_000}`, action: 'bench', properties: { plan: 'pro', i, ok: true } };
@@ -35,13 +42,13 @@ async function cpuNow(apiPid: number | undefined) {
   return { api: await cpuSeconds(apiPid), load: await cpuSeconds(), machine: await machineCpuSeconds() };
 }
 
-async function load(url: string, body: (i: number) => string, expectStatus: number, apiPid: number | undefined) {
+async function load(url: string, connections: number, body: (i: number) => string, expectStatus: number, apiPid: number | undefined) {
   let i = 0;
   const before = await cpuNow(apiPid);
   const result = await autocannon({
     url,
     method: 'POST',
-    connections: CONNECTIONS,
+    connections,
     duration: DURATION,
     headers: { 'content-type': 'application/json' },
     requests: [{ setupRequest: (request) => ({ ...request, body: body(i++) }) }],
@@ -77,7 +84,7 @@ function produceLine(before: Awaited<ReturnType<typeof produceTotals>>, after: A
 
 function line(name: string, r: Awaited<ReturnType<typeof load>>, unit = 'req/s') {
   const l = r.result.latency;
-  const cpu = `CPU: API ${(r.cpu.api * 100).toFixed(0)}% of a core, load generator ${(r.cpu.load * 100).toFixed(0)}%, machine ${(r.cpu.machine * 100).toFixed(0)}% busy`;
+  const cpu = `CPU: API ${(r.cpu.api * 100).toFixed(0)}% of a core (${((r.cpu.api * DURATION * 1e6) / r.result.requests.total).toFixed(0)} µs/request), load generator ${(r.cpu.load * 100).toFixed(0)}%, machine ${(r.cpu.machine * 100).toFixed(0)}% busy`;
   return `${name.padEnd(34)} ${r.okPerSecond.toFixed(0).padStart(8)} ${unit}   p50 ${l.p50} ms  p99 ${l.p99} ms  non-2xx ${r.other}   ${cpu}`;
 }
 
@@ -96,22 +103,33 @@ async function main() {
     const single = (i: number) => JSON.stringify(event(i));
     const batch = (i: number) => JSON.stringify(Array.from({ length: 100 }, (_, j) => event(i * 100 + j)));
 
-    await load(`${base}/track`, single, 202, pid); // warm-up: JIT, producer connection, schema cache
-    const noop = await load(`${base}/noop`, single, 202, pid);
-    const noopFetch = await load(`${base}/noop-fetch`, single, 202, pid);
-    const beforeTrack = await produceTotals(base);
-    const track = await load(`${base}/track`, single, 202, pid);
-    const beforeBatches = await produceTotals(base);
-    const batches = await load(`${base}/track`, batch, 202, pid);
-    const afterBatches = await produceTotals(base);
-
-    console.log(`\nPOST /track on loopback, ${CONNECTIONS} connections, ${DURATION} s each, keep-alive`);
-    console.log(line('no-op route, body read as /track', noop));
+    await load(`${base}/track`, CONNECTIONS[0]!, single, 202, pid); // warm-up: JIT, producer connection, schema cache
+    const medians: string[] = [];
+    for (const connections of CONNECTIONS) {
+      console.log(`\nPOST /track on loopback, ${connections} connections, ${DURATION} s per run, keep-alive`);
+      const ratios: number[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const noop = await load(`${base}/noop`, connections, single, 202, pid);
+        const beforeTrack = await produceTotals(base);
+        const track = await load(`${base}/track`, connections, single, 202, pid);
+        const afterTrack = await produceTotals(base);
+        ratios.push(track.okPerSecond / noop.okPerSecond);
+        console.log(`round ${round}`);
+        console.log(line('  no-op route, body read as /track', noop));
+        console.log(line('  /track, 1 event per request', track));
+        console.log(produceLine(beforeTrack, afterTrack));
+        console.log(`${'  ratio /track : no-op'.padEnd(34)} ${ratios.at(-1)!.toFixed(2)}`);
+      }
+      const sorted = [...ratios].sort((a, b) => a - b);
+      medians.push(`${`ratio /track : no-op, ${connections} conn.`.padEnd(34)} ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} median   (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+    }
+    console.log('');
+    const noopFetch = await load(`${base}/noop-fetch`, CONNECTIONS[0]!, single, 202, pid);
     console.log(line('no-op route, body via Fetch', noopFetch));
-    console.log(line('/track, 1 event per request', track));
-    console.log(produceLine(beforeTrack, beforeBatches));
-    console.log(`${'ratio /track : no-op'.padEnd(34)} ${(track.okPerSecond / noop.okPerSecond).toFixed(2)}`);
-    console.log(`${'ratio /track : no-op (Fetch)'.padEnd(34)} ${(track.okPerSecond / noopFetch.okPerSecond).toFixed(2)}`);
+    for (const median of medians) console.log(median);
+    const beforeBatches = await produceTotals(base);
+    const batches = await load(`${base}/track`, CONNECTIONS[0]!, batch, 202, pid);
+    const afterBatches = await produceTotals(base);
     console.log(line('/track, 100 events per request', batches));
     console.log(produceLine(beforeBatches, afterBatches));
     console.log(`${'events/s acknowledged by Kafka'.padEnd(34)} ${(batches.okPerSecond * 100).toFixed(0)}`);
