@@ -1,0 +1,63 @@
+/**
+ * What a test run leaves in long-lived services: every test file gets its
+ * own database, topics and consumer group (test-config.ts), and against the
+ * services of `npm run services:up` they stayed behind run after run (74
+ * databases and 3.4 GB of topics in one afternoon, which made the engine and
+ * the benchmarks measurably slower). The global setup notes what exists
+ * before the run and removes what the run added.
+ */
+import { createClient } from '@clickhouse/client';
+import type { ServiceAddresses } from './services.js';
+import { testKafka } from './kafka.js';
+
+export interface TestObjects {
+  databases: string[];
+  topics: string[];
+  groups: string[];
+}
+
+const TEST_DATABASE = /^test_[0-9a-f]+$/;
+const TEST_TOPIC = /^test\.events\.[0-9a-f]+(\.dlq)?$/;
+// The topology's group (and the benchmarks' native consumer of it), and testing/kafka.ts's readers.
+const TEST_GROUP = /^(test-topology-[0-9a-f]+(-native)?|reader-test\.events\.[0-9a-f]+(\.dlq)?-\d+)$/;
+
+export async function listTestObjects(services: ServiceAddresses): Promise<TestObjects> {
+  const clickhouse = createClient({ url: services.clickhouseUrl, username: services.clickhouseUser, password: services.clickhousePassword });
+  const admin = testKafka(services.kafkaBrokers).admin();
+  await admin.connect();
+  try {
+    const rows = await (await clickhouse.query({ query: 'SELECT name FROM system.databases', format: 'JSONEachRow' })).json<{ name: string }>();
+    const { groups } = await admin.listGroups();
+    return {
+      databases: rows.map((r) => r.name).filter((name) => TEST_DATABASE.test(name)),
+      topics: (await admin.listTopics()).filter((name) => TEST_TOPIC.test(name)),
+      groups: groups.map((g) => g.groupId).filter((id) => TEST_GROUP.test(id)),
+    };
+  } finally {
+    await admin.disconnect();
+    await clickhouse.close();
+  }
+}
+
+/** Removes the test objects that were not there `before`; what fails to go is reported, not thrown. */
+export async function removeTestObjects(services: ServiceAddresses, before: TestObjects): Promise<string[]> {
+  const now = await listTestObjects(services);
+  const added = <T>(list: T[], earlier: T[]) => list.filter((item) => !earlier.includes(item));
+  const problems: string[] = [];
+  const clickhouse = createClient({ url: services.clickhouseUrl, username: services.clickhouseUser, password: services.clickhousePassword });
+  const admin = testKafka(services.kafkaBrokers).admin();
+  await admin.connect();
+  try {
+    for (const database of added(now.databases, before.databases)) {
+      await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((e: Error) => problems.push(`database ${database}: ${e.message}`));
+    }
+    const topics = added(now.topics, before.topics);
+    if (topics.length > 0) await admin.deleteTopics({ topics }).catch((e: Error) => problems.push(`topics: ${e.message}`));
+    const groups = added(now.groups, before.groups);
+    if (groups.length > 0) await admin.deleteGroups(groups).catch((e: Error) => problems.push(`consumer groups: ${e.message}`));
+  } finally {
+    await admin.disconnect();
+    await clickhouse.close();
+  }
+  return problems;
+}
