@@ -11,6 +11,7 @@
  *
  * Services: from the environment, else Testcontainers, else scripts/services.sh.
  */
+import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
 import { freePort, rssMb, spawnStreamtrack } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
@@ -25,6 +26,7 @@ const POLL_MS = 10;
 
 async function main() {
   const services = await startServices();
+  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
   const port = await freePort();
   const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
   const base = `http://127.0.0.1:${port}`;
@@ -119,6 +121,7 @@ async function main() {
   } finally {
     await consumer.disconnect();
     await Promise.all([api.stop(), worker.stop()]);
+    await removeLeftovers();
     await services.stop();
   }
 }

@@ -19,6 +19,7 @@ import { createKafka } from '../src/kafka/client.js';
 import { createLogger } from '../src/logger.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
 import { freePort, spawnStreamtrack } from '../testing/processes.js';
+import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -32,6 +33,7 @@ const SPAN_MS = 7 * 86_400_000;
 
 async function main() {
   const services = await startServices();
+  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
   const port = await freePort();
   const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn' });
   const config = loadConfig(env);
@@ -123,6 +125,7 @@ async function main() {
   } finally {
     await api.stop();
     await clickhouse.close();
+    await removeLeftovers();
     await services.stop();
   }
 }

@@ -15,6 +15,7 @@ import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
 import { freePort, rssMb, spawnStreamtrack } from '../testing/processes.js';
+import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -26,6 +27,7 @@ const USERS = 5_000;
 
 async function main() {
   const services = await startServices();
+  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
   const port = await freePort();
   // Rolling updates every second of event time: the update latency then measures the pipeline.
   const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12', TOPOLOGY_ROLLING_UPDATE_MS: '1000' });
@@ -71,6 +73,7 @@ async function main() {
     clearInterval(sampler);
     await Promise.all([api.stop(), worker.stop()]);
     await clickhouse.close();
+    await removeLeftovers();
     await services.stop();
   }
 }

@@ -23,6 +23,7 @@
  * Both processes share this machine's cores: the figures are a floor.
  */
 import autocannon from 'autocannon';
+import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
 import { cpuSeconds, freePort, machineCpuSeconds, rssMb, spawnTypeScript } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
@@ -90,6 +91,7 @@ function line(name: string, r: Awaited<ReturnType<typeof load>>, unit = 'req/s')
 
 async function main() {
   const services = await startServices();
+  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
   const port = await freePort();
   const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
   const server = spawnTypeScript(['bench/track-server.ts'], env);
@@ -136,6 +138,7 @@ async function main() {
     console.log(`${'API RSS after the runs'.padEnd(34)} ${(await rssMb(server.child.pid)).toFixed(0)} MB`);
   } finally {
     await server.stop();
+    await removeLeftovers();
     await services.stop();
   }
 }

@@ -23,7 +23,6 @@ import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { validateEvent } from '../src/ingestion/validate-event.js';
 import { createKafka } from '../src/kafka/client.js';
-import { deadLetterTopic } from '../src/kafka/dead-letters.js';
 import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../src/kafka/publisher.js';
 import { createLogger } from '../src/logger.js';
 import type { TrackedEvent } from '../src/model/event.js';
@@ -35,6 +34,7 @@ import { minutes, seconds, tumbling } from '../src/stream/windows.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
 import { cpuSeconds, machineCpuSeconds, rssMb, spawnStreamtrack } from '../testing/processes.js';
 import { schemaVersionType } from '../testing/schemas.js';
+import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -49,6 +49,7 @@ const START = Date.parse('2026-01-01T00:00:00Z');
 
 async function main() {
   const services = await startServices();
+  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
   const env = isolatedEnv(services.addresses, { LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
   const config = loadConfig(env);
   const logger = createLogger('warn', 'bench');
@@ -169,16 +170,10 @@ async function main() {
     console.log(`worker CPU (with its start)                    ${workerCpu.toFixed(1)} s, ${((workerCpu / EVENTS) * 1e6).toFixed(1)} µs/event; the machine ${machineCores.toFixed(2)} of ${os.availableParallelism()} cores busy meanwhile`);
     console.log(`1,000,000 users in open windows (in process)   ${store.stats().openWindows} windows, RSS +${(rssWith - rssBefore).toFixed(0)} MB`);
   } finally {
+    await clickhouse.close();
     // Each run leaves a topic of EVENTS records and tables of several times
     // that: kept, they slow the services' later runs (and the benchmark's figures).
-    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.clickhouse.database}` }).catch(() => undefined);
-    await clickhouse.close();
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(() => admin.deleteTopics({ topics: [config.kafka.eventsTopic, deadLetterTopic(config.kafka.eventsTopic)] }))
-      .catch(() => undefined)
-      .finally(() => admin.disconnect());
+    await removeLeftovers();
     await services.stop();
   }
 }

@@ -4,7 +4,7 @@
  */
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { listTestObjects, removeTestObjects } from './leftovers.js';
+import { removeAddedLater } from './leftovers.js';
 import { startServices, type ServiceAddresses } from './services.js';
 
 declare module 'vitest' {
@@ -17,10 +17,9 @@ export default async function setup(project: TestProject) {
   const services = await startServices();
   console.log(`[integration] services from ${services.addresses.source}:`, services.addresses);
   project.provide('services', services.addresses);
-  const before = await listTestObjects(services.addresses);
+  const removeLeftovers = await removeAddedLater(services.addresses, 'integration');
   return async () => {
-    const problems = await removeTestObjects(services.addresses, before);
-    if (problems.length > 0) console.warn(`[integration] test objects left behind:\n  ${problems.join('\n  ')}`);
+    await removeLeftovers();
     await services.stop();
   };
 }
