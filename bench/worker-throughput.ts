@@ -14,9 +14,11 @@
  * nullable record) and no views: the raw path alone, against the worker's
  * raw events, windows, rollups and checkpoints.
  *
- * Two rates for each: sustained, from each table's first insert to its
- * last (rows of the first insert left out), and the whole run, from the
- * consumer's start (group join and, for the worker, its own start).
+ * Two rates for each: sustained, from the first insert of raw events to the
+ * run's last write (rows of the first insert left out; for the worker, the
+ * last round's window results, written after its raw events), and the whole
+ * run, from the consumer's start (group join and, for the worker, its own
+ * start) until it is done (for the worker: every record committed).
  */
 import os from 'node:os';
 import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
@@ -56,14 +58,17 @@ async function main() {
   const kafka = createKafka(config.kafka, logger);
   const clickhouse = createClickHouse(config.clickhouse);
   /**
-   * Events/s between a table's first insert and its last, from the rows'
-   * insert times: the steady rate, without the consumer's start and group
-   * join (the first insert's rows are left out, their time being the start).
+   * Events/s between a table's first insert and the last write of the run,
+   * from the rows' insert times: the steady rate, without the consumer's
+   * start and group join (the first insert's rows are left out, their time
+   * being the start). `lastWrite`: a query for the time of the run's last
+   * write, when that is not the table's own last insert (the worker writes
+   * its window results after a round's raw events).
    */
-  const sustainedRate = async (table: string) => {
+  const sustainedRate = async (table: string, lastWrite = `SELECT max(stored_at) FROM ${table}`) => {
     const result = await clickhouse.query({
       query: `SELECT countIf(stored_at > (SELECT min(stored_at) FROM ${table})) AS after_first,
-                     toUnixTimestamp64Milli(max(stored_at)) - toUnixTimestamp64Milli(min(stored_at)) AS ms
+                     toUnixTimestamp64Milli((${lastWrite})) - toUnixTimestamp64Milli(min(stored_at)) AS ms
               FROM ${table}`,
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
@@ -125,16 +130,27 @@ async function main() {
     const sampler = setInterval(() => void rssMb(worker.child.pid).then((mb) => (peakRss = Math.max(peakRss, mb || 0))), 200);
     const workerStarted = performance.now();
     const machineBefore = await machineCpuSeconds();
-    await waitFor(async () => ((await count('SELECT count() AS n FROM events')) >= EVENTS ? true : undefined), {
-      timeoutMs: 900_000,
-      intervalMs: 200,
-      what: `the worker to store every event\n${worker.output()}`,
-    });
+    // Done once every record is committed: the last round's window results,
+    // written after its raw events, are then stored too.
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = new Map((await admin.fetchTopicOffsets(config.kafka.eventsTopic)).map((p) => [p.partition, p.high]));
+    await waitFor(
+      async () => {
+        const [committed] = await admin.fetchOffsets({ groupId: config.kafka.consumerGroup, topics: [config.kafka.eventsTopic] });
+        return committed!.partitions.every((p) => p.offset === ends.get(p.partition)) ? true : undefined;
+      },
+      { timeoutMs: 900_000, intervalMs: 200, what: `the worker to commit every record\n${worker.output()}` },
+    );
+    await admin.disconnect();
     const workerSeconds = (performance.now() - workerStarted) / 1000;
     const workerCpu = await cpuSeconds(worker.child.pid);
     const machineAfter = await machineCpuSeconds();
     const machineCores = (machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.availableParallelism());
-    const workerSustained = await sustainedRate('events');
+    const workerSustained = await sustainedRate(
+      'events',
+      'SELECT greatest((SELECT max(stored_at) FROM events), (SELECT max(emitted_at) FROM agg_user_activity_changes))',
+    );
     clearInterval(sampler);
     const windows = await count('SELECT count() AS n FROM agg_user_activity_1m FINAL');
     await worker.stop();
