@@ -11,7 +11,7 @@ import { createClient } from '@clickhouse/client';
 import type { ServiceAddresses } from './services.js';
 import { testKafka } from './kafka.js';
 
-export interface TestObjects {
+interface TestObjects {
   databases: string[];
   topics: string[];
   groups: string[];
