@@ -35,6 +35,7 @@ import { WindowStore } from '../src/stream/window-store.js';
 import { minutes, seconds, tumbling } from '../src/stream/windows.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
 import { cpuSeconds, machineCpuSeconds, rssMb, spawnStreamtrack } from '../testing/processes.js';
+import { uncommittedRecords } from '../testing/kafka.js';
 import { schemaVersionType } from '../testing/schemas.js';
 import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
@@ -132,17 +133,10 @@ async function main() {
     const machineBefore = await machineCpuSeconds();
     // Done once every record is committed: the last round's window results,
     // written after its raw events, are then stored too.
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = new Map((await admin.fetchTopicOffsets(config.kafka.eventsTopic)).map((p) => [p.partition, p.high]));
     await waitFor(
-      async () => {
-        const [committed] = await admin.fetchOffsets({ groupId: config.kafka.consumerGroup, topics: [config.kafka.eventsTopic] });
-        return committed!.partitions.every((p) => p.offset === ends.get(p.partition)) ? true : undefined;
-      },
+      async () => ((await uncommittedRecords(kafka, config.kafka.eventsTopic, config.kafka.consumerGroup)) === 0 ? true : undefined),
       { timeoutMs: 900_000, intervalMs: 200, what: `the worker to commit every record\n${worker.output()}` },
     );
-    await admin.disconnect();
     const workerSeconds = (performance.now() - workerStarted) / 1000;
     const workerCpu = await cpuSeconds(worker.child.pid);
     const machineAfter = await machineCpuSeconds();

@@ -7,28 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunPrivate, privateService, type PrivateService } from '../testing/private-service.js';
-import { testKafka } from '../testing/kafka.js';
+import { testKafka, uncommittedRecords } from '../testing/kafka.js';
 import { rssMb } from '../testing/processes.js';
 import { Stack, flush, traffic, verify } from '../testing/stack.js';
-
-/** Records in the topic not yet committed by the group. */
-async function lag(stack: Stack): Promise<number> {
-  const admin = testKafka(stack.env.KAFKA_BROKERS!).admin();
-  await admin.connect();
-  try {
-    const topic = stack.env.KAFKA_EVENTS_TOPIC!;
-    const [ends, [committed]] = await Promise.all([
-      admin.fetchTopicOffsets(topic),
-      admin.fetchOffsets({ groupId: stack.env.KAFKA_CONSUMER_GROUP!, topics: [topic] }),
-    ]);
-    return ends.reduce((sum, end) => {
-      const done = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? 0);
-      return sum + Number(end.high) - Math.max(0, done);
-    }, 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe.runIf(canRunPrivate('clickhouse'))('ClickHouse outage', () => {
   let clickhouse: PrivateService;
@@ -56,7 +37,7 @@ describe.runIf(canRunPrivate('clickhouse'))('ClickHouse outage', () => {
     const readiness = await fetch(`${stack.base}/readyz`);
     expect(readiness.status).toBe(200);
     expect(await readiness.json()).toMatchObject({ status: 'ready', checks: { clickhouse: { ok: false, required: false } } });
-    const lagDuring = await lag(stack);
+    const lagDuring = await uncommittedRecords(testKafka(stack.env.KAFKA_BROKERS!), stack.env.KAFKA_EVENTS_TOPIC!, stack.env.KAFKA_CONSUMER_GROUP!);
     await new Promise((resolve) => setTimeout(resolve, 30_000)); // the outage itself
     const rssDuring = await Promise.all(stack.workers.map((w) => rssMb(w.child.pid)));
     await clickhouse.start();

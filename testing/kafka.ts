@@ -17,6 +17,21 @@ export async function recordCount(kafka: Kafka, topic: string): Promise<number> 
   }
 }
 
+/** Records in the topic not yet committed by the consumer group (a partition it never committed counts whole). */
+export async function uncommittedRecords(kafka: Kafka, topic: string, groupId: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    return ends.reduce((sum, end) => {
+      const done = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? 0);
+      return sum + Number(end.high) - Math.max(0, done);
+    }, 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export interface RawRecord {
   partition: number;
   offset: string;
