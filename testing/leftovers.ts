@@ -7,7 +7,8 @@
  * `removeAddedLater` notes what exists and removes, when called back, what
  * was added since.
  */
-import { createClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { Admin } from 'kafkajs';
 import type { ServiceAddresses } from './services.js';
 import { testKafka } from './kafka.js';
 
@@ -23,54 +24,56 @@ const TEST_TOPIC = /^test\.events\.[0-9a-f]+(\.dlq)?$/;
 // `-native` group: ClickHouse's Kafka engine leaves it on its own schedule.
 const TEST_GROUP = /^(test-topology-[0-9a-f]+|reader-test\.events\.[0-9a-f]+(\.dlq)?-\d+)$/;
 
-async function listTestObjects(services: ServiceAddresses): Promise<TestObjects> {
+interface Connections {
+  clickhouse: ClickHouseClient;
+  admin: Admin;
+}
+
+async function withConnections<T>(services: ServiceAddresses, work: (connections: Connections) => Promise<T>): Promise<T> {
   const clickhouse = createClient({ url: services.clickhouseUrl, username: services.clickhouseUser, password: services.clickhousePassword });
   const admin = testKafka(services.kafkaBrokers).admin();
   await admin.connect();
   try {
-    const rows = await (await clickhouse.query({ query: 'SELECT name FROM system.databases', format: 'JSONEachRow' })).json<{ name: string }>();
-    const { groups } = await admin.listGroups();
-    return {
-      databases: rows.map((r) => r.name).filter((name) => TEST_DATABASE.test(name)),
-      topics: (await admin.listTopics()).filter((name) => TEST_TOPIC.test(name)),
-      groups: groups.map((g) => g.groupId).filter((id) => TEST_GROUP.test(id)),
-    };
+    return await work({ clickhouse, admin });
   } finally {
     await admin.disconnect();
     await clickhouse.close();
   }
 }
 
+async function listTestObjects({ clickhouse, admin }: Connections): Promise<TestObjects> {
+  const rows = await (await clickhouse.query({ query: 'SELECT name FROM system.databases', format: 'JSONEachRow' })).json<{ name: string }>();
+  const { groups } = await admin.listGroups();
+  return {
+    databases: rows.map((r) => r.name).filter((name) => TEST_DATABASE.test(name)),
+    topics: (await admin.listTopics()).filter((name) => TEST_TOPIC.test(name)),
+    groups: groups.map((g) => g.groupId).filter((id) => TEST_GROUP.test(id)),
+  };
+}
+
 /** Removes the test objects that were not there `before`; what fails to go is reported, not thrown. */
-async function removeTestObjects(services: ServiceAddresses, before: TestObjects): Promise<string[]> {
-  const now = await listTestObjects(services);
+async function removeTestObjects(connections: Connections, before: TestObjects): Promise<string[]> {
+  const { clickhouse, admin } = connections;
+  const now = await listTestObjects(connections);
   const added = <T>(list: T[], earlier: T[]) => list.filter((item) => !earlier.includes(item));
   const problems: string[] = [];
-  const clickhouse = createClient({ url: services.clickhouseUrl, username: services.clickhouseUser, password: services.clickhousePassword });
-  const admin = testKafka(services.kafkaBrokers).admin();
-  await admin.connect();
-  try {
-    for (const database of added(now.databases, before.databases)) {
-      await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((e: Error) => problems.push(`database ${database}: ${e.message}`));
-    }
-    const topics = added(now.topics, before.topics);
-    if (topics.length > 0) await admin.deleteTopics({ topics }).catch((e: Error) => problems.push(`topics: ${e.message}`));
-    // One by one: kafkajs fails the whole call if any group still has members.
-    for (const group of added(now.groups, before.groups)) {
-      await admin.deleteGroups([group]).catch((e: Error) => problems.push(`consumer group ${group}: ${e.message}`));
-    }
-  } finally {
-    await admin.disconnect();
-    await clickhouse.close();
+  for (const database of added(now.databases, before.databases)) {
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((e: Error) => problems.push(`database ${database}: ${e.message}`));
+  }
+  const topics = added(now.topics, before.topics);
+  if (topics.length > 0) await admin.deleteTopics({ topics }).catch((e: Error) => problems.push(`topics: ${e.message}`));
+  // One by one: kafkajs fails the whole call if any group still has members.
+  for (const group of added(now.groups, before.groups)) {
+    await admin.deleteGroups([group]).catch((e: Error) => problems.push(`consumer group ${group}: ${e.message}`));
   }
   return problems;
 }
 
 /** Notes the test objects that exist now; the function returned removes those added since, and warns of any it could not. */
 export async function removeAddedLater(services: ServiceAddresses, label: string): Promise<() => Promise<void>> {
-  const before = await listTestObjects(services);
+  const before = await withConnections(services, listTestObjects);
   return async () => {
-    const problems = await removeTestObjects(services, before);
+    const problems = await withConnections(services, (connections) => removeTestObjects(connections, before));
     if (problems.length > 0) console.warn(`[${label}] test objects left behind:\n  ${problems.join('\n  ')}`);
   };
 }
