@@ -8,8 +8,9 @@
  * sends: the query in the URL and/or the body (body appended, as the server
  * does), `param_*` query parameters with the server's Escaped-format parsing,
  * settings as URL parameters, the `database` parameter, inserts with inline
- * data, `/ping`, and
- * ClickHouse-style errors (`Code: N. DB::Exception: ...`, the
+ * data (a binary format's, such as RowBinary, through a temporary file that
+ * the statement reads FROM INFILE: the engine takes statements as text),
+ * `/ping`, and ClickHouse-style errors (`Code: N. DB::Exception: ...`, the
  * X-ClickHouse-Exception-Code header and the server's status codes).
  *
  * The engine runs one statement at a time: requests are queued, because
@@ -19,6 +20,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Session } from 'chdb';
 
@@ -72,6 +76,8 @@ class ProtocolError extends Error {
 
 interface ParsedRequest {
   sql: string;
+  /** Binary insert data, for the statement to read from this file. */
+  infile?: { path: string; data: Buffer };
   database: string;
   format: string;
   queryId: string;
@@ -79,23 +85,35 @@ interface ParsedRequest {
   params: Map<string, string>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks);
   const encoding = req.headers['content-encoding'];
-  if (encoding === 'gzip') return gunzipSync(raw).toString('utf8');
+  if (encoding === 'gzip') return gunzipSync(raw);
   if (encoding && encoding !== 'identity') {
     throw new ProtocolError(36, 'BAD_ARGUMENTS', `Unsupported Content-Encoding ${encoding}`);
   }
-  return raw.toString('utf8');
+  return raw;
 }
 
+/** An INSERT whose data (the body) is in a binary format: it cannot travel inside the statement's text. */
+const BINARY_INSERT = /^\s*INSERT\b[\s\S]*\bFORMAT\s+(RowBinary\w*|Native)\s*$/i;
+
 async function parseRequest(req: IncomingMessage, url: URL): Promise<ParsedRequest> {
-  const body = req.method === 'POST' ? await readBody(req) : '';
+  const raw = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
   const urlQuery = url.searchParams.get('query');
-  // The server runs the URL's query followed by the body (insert data).
-  const sql = urlQuery !== null ? (body.length > 0 ? `${urlQuery}\n${body}` : urlQuery) : body;
+  const queryId = url.searchParams.get('query_id') ?? randomUUID();
+  let infile: ParsedRequest['infile'];
+  let sql: string;
+  if (urlQuery !== null && raw.length > 0 && BINARY_INSERT.test(urlQuery)) {
+    infile = { path: join(tmpdir(), `chdb-http-${randomUUID()}.bin`), data: raw };
+    sql = urlQuery.replace(/\bFORMAT\s+(\w+)\s*$/i, `FROM INFILE ${literal(infile.path)} FORMAT $1`);
+  } else {
+    const body = raw.toString('utf8');
+    // The server runs the URL's query followed by the body (insert data).
+    sql = urlQuery !== null ? (body.length > 0 ? `${urlQuery}\n${body}` : urlQuery) : body;
+  }
   const settings = new Map<string, string>();
   const params = new Map<string, string>();
   for (const [key, value] of url.searchParams) {
@@ -114,9 +132,10 @@ async function parseRequest(req: IncomingMessage, url: URL): Promise<ParsedReque
   if (!IDENTIFIER.test(database)) throw new ProtocolError(81, 'UNKNOWN_DATABASE', `Database ${database} does not exist`);
   return {
     sql,
+    ...(infile ? { infile } : {}),
     database,
     format: url.searchParams.get('default_format') ?? 'TabSeparated',
-    queryId: url.searchParams.get('query_id') ?? randomUUID(),
+    queryId,
     settings,
     params,
   };
@@ -161,7 +180,13 @@ async function execute(request: ParsedRequest) {
   }
   if (params.size > 0) await session.queryAsync(`SET ${assignments(params, 'param_')}`);
   await applySettings(settings);
-  return session.queryAsync(request.sql, { format: request.format });
+  if (!request.infile) return session.queryAsync(request.sql, { format: request.format });
+  await writeFile(request.infile.path, request.infile.data);
+  try {
+    return await session.queryAsync(request.sql, { format: request.format });
+  } finally {
+    await unlink(request.infile.path);
+  }
 }
 
 function contentType(format: string, sql: string): string {
