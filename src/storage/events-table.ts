@@ -1,7 +1,8 @@
 /** Reads and writes of the raw `events` table. All SQL is parameterised. */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
-import { columnsOf, insertRows } from './insert-rows.js';
+import { insertRows } from './insert-rows.js';
+import { ch, rowBinaryTable } from './row-binary.js';
 import { chunkByCost } from './lookup-chunks.js';
 
 /** An event as the API returns it: every stored field, times in ISO-8601 UTC. */
@@ -19,8 +20,14 @@ export interface StoredEvent {
   warnings: string[];
 }
 
-/** A row of `events` as written: the stored fields, times as DateTime64 text, properties as JSON text, context flattened. */
-export interface EventRow extends Omit<StoredEvent, 'properties' | 'context'> {
+/** The columns of `events` that are read as they are written. */
+interface EventTextColumns {
+  event_id: string;
+  project_id: string;
+  user_id: string;
+  action: string;
+  session_id: string | null;
+  /** JSON text. */
   properties: string;
   context_ip: string | null;
   context_user_agent: string | null;
@@ -28,57 +35,47 @@ export interface EventRow extends Omit<StoredEvent, 'properties' | 'context'> {
   context_library_name: string | null;
   context_library_version: string | null;
   context_page_url: string | null;
+  warnings: string[];
+}
+
+/** A row of `events` as written: times as epoch milliseconds, context flattened. */
+export interface EventRow extends EventTextColumns {
+  timestamp: number;
+  sent_at: number | null;
+  received_at: number;
   schema_id: number;
   kafka_partition: number;
-  kafka_offset: string;
+  kafka_offset: bigint;
 }
-
-const DAY_MS = 86_400_000;
-/** `YYYY-MM-DD ` by day number: a batch's times fall on a few days. */
-const dayPrefixes = new Map<number, string>();
-const MAX_CACHED_DAYS = 4_096;
-
-const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 
 /**
- * Epoch milliseconds as ClickHouse's DateTime64(3) text in UTC: `2024-01-31 23:59:59.123`.
- * Called for every time of every row the worker writes (it was the worker's
- * costliest function as `toISOString`), so the date part is computed once per day.
+ * Epoch milliseconds as ClickHouse's DateTime64(3) text in UTC, `2024-01-31 23:59:59.123`:
+ * for query parameters (rows are written with the milliseconds as they are).
  */
 export function toDateTime64(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  let prefix = dayPrefixes.get(day);
-  if (prefix === undefined) {
-    if (dayPrefixes.size >= MAX_CACHED_DAYS) dayPrefixes.clear();
-    prefix = `${new Date(day * DAY_MS).toISOString().slice(0, 10)} `;
-    dayPrefixes.set(day, prefix);
-  }
-  const t = ms - day * DAY_MS;
-  const seconds = Math.floor(t / 1000);
-  return `${prefix}${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:${pad2(seconds % 60)}.${pad3(t % 1000)}`;
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 }
 
-const EVENT_COLUMNS = columnsOf<EventRow>({
-  event_id: true,
-  project_id: true,
-  user_id: true,
-  action: true,
-  timestamp: true,
-  sent_at: true,
-  received_at: true,
-  session_id: true,
-  properties: true,
-  context_ip: true,
-  context_user_agent: true,
-  context_locale: true,
-  context_library_name: true,
-  context_library_version: true,
-  context_page_url: true,
-  warnings: true,
-  schema_id: true,
-  kafka_partition: true,
-  kafka_offset: true,
+const EVENTS = rowBinaryTable<EventRow>({
+  event_id: ch.uuid,
+  project_id: ch.string,
+  user_id: ch.string,
+  action: ch.string,
+  timestamp: ch.dateTime64ms,
+  sent_at: ch.nullable(ch.dateTime64ms),
+  received_at: ch.dateTime64ms,
+  session_id: ch.nullable(ch.string),
+  properties: ch.string,
+  context_ip: ch.nullable(ch.string),
+  context_user_agent: ch.nullable(ch.string),
+  context_locale: ch.nullable(ch.string),
+  context_library_name: ch.nullable(ch.string),
+  context_library_version: ch.nullable(ch.string),
+  context_page_url: ch.nullable(ch.string),
+  warnings: ch.array(ch.string),
+  schema_id: ch.uint32,
+  kafka_partition: ch.uint32,
+  kafka_offset: ch.uint64Big,
 });
 
 export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: number): EventRow {
@@ -88,9 +85,9 @@ export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: nu
     project_id: event.project_id,
     user_id: event.user_id,
     action: event.action,
-    timestamp: toDateTime64(event.timestamp),
-    sent_at: event.sent_at === null ? null : toDateTime64(event.sent_at),
-    received_at: toDateTime64(event.received_at),
+    timestamp: event.timestamp,
+    sent_at: event.sent_at,
+    received_at: event.received_at,
     session_id: event.session_id,
     properties: JSON.stringify(event.properties),
     context_ip: context?.ip ?? null,
@@ -102,7 +99,7 @@ export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: nu
     warnings: event.warnings,
     schema_id: schemaId,
     kafka_partition: position.partition,
-    kafka_offset: position.offset,
+    kafka_offset: BigInt(position.offset),
   };
 }
 
@@ -112,7 +109,7 @@ export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: nu
  * then ignores a replay of the same batch.
  */
 export async function insertEvents(client: ClickHouseClient, rows: EventRow[], deduplicationToken: string): Promise<void> {
-  await insertRows(client, 'events', EVENT_COLUMNS, rows, { insert_deduplication_token: deduplicationToken });
+  await insertRows(client, 'events', EVENTS, rows, { insert_deduplication_token: deduplicationToken });
 }
 
 /** What an event id costs in a lookup's URL: 36 characters that need no encoding, and a comma (`%2C`). */
@@ -161,7 +158,8 @@ export const STORED_EVENT_COLUMNS = `
   properties, context_ip, context_user_agent, context_locale, context_library_name, context_library_version,
   context_page_url, warnings`;
 
-export type StoredRow = Omit<EventRow, 'properties' | 'schema_id' | 'kafka_partition' | 'kafka_offset'> & { properties: string };
+/** A row of `events` as read: times as text. */
+export type StoredRow = EventTextColumns & Pick<StoredEvent, 'timestamp' | 'sent_at' | 'received_at'>;
 
 export function toStoredEvent(row: StoredRow): StoredEvent {
   const hasContext = [row.context_ip, row.context_user_agent, row.context_locale, row.context_library_name, row.context_page_url].some(

@@ -10,113 +10,121 @@ import { durationMs, type ActivityAggregate, type NumericSummary } from '../stre
 import { splitUserKey, type GroupKey } from '../stream/topology.js';
 import type { LateEvent, StoredResult, WindowResult } from '../stream/window-store.js';
 import { toDateTime64 } from './events-table.js';
-import { columnsOf, insertRows } from './insert-rows.js';
+import { insertRows } from './insert-rows.js';
+import { ch, rowBinaryTable } from './row-binary.js';
 import { chunkByCost, urlCost } from './lookup-chunks.js';
 
 interface ActivityValues {
   events: number;
   actions: Record<string, number>;
-  first_event_at: string;
-  last_event_at: string;
   numeric_count: Record<string, number>;
   numeric_sum: Record<string, number>;
   numeric_min: Record<string, number>;
   numeric_max: Record<string, number>;
 }
 
+/** Times as epoch milliseconds, here and in the other rows written. */
 interface ActivityChangeRow extends ActivityValues {
   topology: string;
   project_id: string;
   user_id: string;
-  window_start: string;
-  window_end: string;
+  window_start: number;
+  window_end: number;
   revision: number;
   sign: 1 | -1;
   is_final: 0 | 1;
+  first_event_at: number;
+  last_event_at: number;
 }
 
-const CHANGE_COLUMNS = columnsOf<ActivityChangeRow>({
-  topology: true,
-  project_id: true,
-  user_id: true,
-  window_start: true,
-  window_end: true,
-  revision: true,
-  sign: true,
-  is_final: true,
-  events: true,
-  actions: true,
-  first_event_at: true,
-  last_event_at: true,
-  numeric_count: true,
-  numeric_sum: true,
-  numeric_min: true,
-  numeric_max: true,
+const ACTIVITY_CHANGES = rowBinaryTable<ActivityChangeRow>({
+  topology: ch.string,
+  project_id: ch.string,
+  user_id: ch.string,
+  window_start: ch.dateTime64ms,
+  window_end: ch.dateTime64ms,
+  revision: ch.uint32,
+  sign: ch.int8,
+  is_final: ch.uint8,
+  events: ch.uint64,
+  actions: ch.map(ch.uint64),
+  first_event_at: ch.dateTime64ms,
+  last_event_at: ch.dateTime64ms,
+  numeric_count: ch.map(ch.uint64),
+  numeric_sum: ch.map(ch.float64),
+  numeric_min: ch.map(ch.float64),
+  numeric_max: ch.map(ch.float64),
 });
 
 interface SessionRow {
   topology: string;
   project_id: string;
   user_id: string;
-  session_start: string;
-  session_end: string;
+  session_start: number;
+  session_end: number;
   revision: number;
   is_final: 0 | 1;
   is_deleted: 0 | 1;
   events: number;
   actions: Record<string, number>;
-  first_event_at: string;
-  last_event_at: string;
+  first_event_at: number;
+  last_event_at: number;
   duration_ms: number;
 }
 
-const SESSION_COLUMNS = columnsOf<SessionRow>({
-  topology: true,
-  project_id: true,
-  user_id: true,
-  session_start: true,
-  session_end: true,
-  revision: true,
-  is_final: true,
-  is_deleted: true,
-  events: true,
-  actions: true,
-  first_event_at: true,
-  last_event_at: true,
-  duration_ms: true,
+const SESSIONS = rowBinaryTable<SessionRow>({
+  topology: ch.string,
+  project_id: ch.string,
+  user_id: ch.string,
+  session_start: ch.dateTime64ms,
+  session_end: ch.dateTime64ms,
+  revision: ch.uint32,
+  is_final: ch.uint8,
+  is_deleted: ch.uint8,
+  events: ch.uint64,
+  actions: ch.map(ch.uint64),
+  first_event_at: ch.dateTime64ms,
+  last_event_at: ch.dateTime64ms,
+  duration_ms: ch.uint64,
 });
 
 interface LateEventRow {
   topology: string;
   project_id: string;
   user_id: string;
-  window_start: string;
+  window_start: number;
   event_id: string;
-  event_time: string;
+  event_time: number;
   late_by_ms: number;
   corrected: 0 | 1;
 }
 
-const LATE_EVENT_COLUMNS = columnsOf<LateEventRow>({
-  topology: true,
-  project_id: true,
-  user_id: true,
-  window_start: true,
-  event_id: true,
-  event_time: true,
-  late_by_ms: true,
-  corrected: true,
+const LATE_EVENTS = rowBinaryTable<LateEventRow>({
+  topology: ch.string,
+  project_id: ch.string,
+  user_id: ch.string,
+  window_start: ch.dateTime64ms,
+  event_id: ch.uuid,
+  event_time: ch.dateTime64ms,
+  late_by_ms: ch.uint64,
+  corrected: ch.uint8,
 });
 
 interface WatermarkTableRow {
   topology: string;
   partition: number;
-  watermark: string;
+  watermark: number;
   open_windows: number;
   late_events: number;
 }
 
-const WATERMARK_COLUMNS = columnsOf<WatermarkTableRow>({ topology: true, partition: true, watermark: true, open_windows: true, late_events: true });
+const WATERMARKS = rowBinaryTable<WatermarkTableRow>({
+  topology: ch.string,
+  partition: ch.uint32,
+  watermark: ch.dateTime64ms,
+  open_windows: ch.uint64,
+  late_events: ch.uint64,
+});
 
 type NumericField = 'count' | 'sum' | 'min' | 'max';
 
@@ -134,7 +142,7 @@ function numericColumns(aggregate: ActivityAggregate): Record<NumericField, Reco
 }
 
 /** A stored minute result, times as epoch-millisecond strings (exact, unlike ISO text round trips). */
-type StoredActivity = Omit<ActivityValues, 'first_event_at' | 'last_event_at'> & {
+type StoredActivity = ActivityValues & {
   project_id: string;
   user_id: string;
   start_ms: string;
@@ -195,7 +203,7 @@ async function storedActivity(
 }
 
 /** One change row: a stored result's values, added (+1) or taken back (-1). */
-function changeRow(topology: string, key: GroupKey, window: { start: string; end: string }, stored: StoredResult<ActivityAggregate>, sign: 1 | -1): ActivityChangeRow {
+function changeRow(topology: string, key: GroupKey, window: { start: number; end: number }, stored: StoredResult<ActivityAggregate>, sign: 1 | -1): ActivityChangeRow {
   const { aggregate } = stored;
   const numeric = numericColumns(aggregate);
   // A whole literal, not spreads: this runs for every result the worker emits.
@@ -209,8 +217,8 @@ function changeRow(topology: string, key: GroupKey, window: { start: string; end
     is_final: stored.kind === 'final' ? 1 : 0,
     events: aggregate.events,
     actions: aggregate.actions,
-    first_event_at: toDateTime64(aggregate.firstEventAt),
-    last_event_at: toDateTime64(aggregate.lastEventAt),
+    first_event_at: aggregate.firstEventAt,
+    last_event_at: aggregate.lastEventAt,
     numeric_count: numeric.count,
     numeric_sum: numeric.sum,
     numeric_min: numeric.min,
@@ -252,12 +260,11 @@ export async function writeActivityResults(
     const previous =
       replaced === 'unknown' ? looked.get(`${key.project_id}/${key.user_id}/${result.window.start}`) : replaced === 'nothing' ? undefined : replaced;
     if (previous && previous.revision >= result.revision) continue;
-    const window = { start: toDateTime64(result.window.start), end: toDateTime64(result.window.end) };
-    if (previous) rows.push(changeRow(topology, key, window, previous, -1));
-    rows.push(changeRow(topology, key, window, result, 1));
+    if (previous) rows.push(changeRow(topology, key, result.window, previous, -1));
+    rows.push(changeRow(topology, key, result.window, result, 1));
     written += 1;
   }
-  await insertRows(client, 'agg_user_activity_changes', CHANGE_COLUMNS, rows);
+  await insertRows(client, 'agg_user_activity_changes', ACTIVITY_CHANGES, rows);
   return written;
 }
 
@@ -266,19 +273,19 @@ export async function writeSessionResults(client: ClickHouseClient, topology: st
   await insertRows(
     client,
     'agg_user_sessions',
-    SESSION_COLUMNS,
+    SESSIONS,
     results.map((result): SessionRow => ({
       topology,
       ...splitUserKey(result.key),
-      session_start: toDateTime64(result.window.start),
-      session_end: toDateTime64(result.window.end),
+      session_start: result.window.start,
+      session_end: result.window.end,
       revision: result.revision,
       is_final: result.kind === 'final' ? 1 : 0,
       is_deleted: result.kind === 'retract' ? 1 : 0,
       events: result.aggregate.events,
       actions: result.aggregate.actions,
-      first_event_at: toDateTime64(result.aggregate.firstEventAt),
-      last_event_at: toDateTime64(result.aggregate.lastEventAt),
+      first_event_at: result.aggregate.firstEventAt,
+      last_event_at: result.aggregate.lastEventAt,
       duration_ms: durationMs(result.aggregate),
     })),
   );
@@ -289,14 +296,14 @@ export async function recordLateEvents(client: ClickHouseClient, entries: Array<
     late.map(({ key, window, event, lateByMs, corrected }): LateEventRow => ({
       topology,
       ...splitUserKey(key),
-      window_start: toDateTime64(window.start),
+      window_start: window.start,
       event_id: event.event_id,
-      event_time: toDateTime64(event.timestamp),
+      event_time: event.timestamp,
       late_by_ms: lateByMs,
       corrected: corrected ? 1 : 0,
     })),
   );
-  await insertRows(client, 'late_events', LATE_EVENT_COLUMNS, values);
+  await insertRows(client, 'late_events', LATE_EVENTS, values);
 }
 
 export interface WatermarkRow {
@@ -311,13 +318,13 @@ export async function recordWatermarks(client: ClickHouseClient, rows: Watermark
   await insertRows(
     client,
     'topology_watermarks',
-    WATERMARK_COLUMNS,
+    WATERMARKS,
     rows
       .filter((r) => Number.isFinite(r.watermark))
       .map((r) => ({
         topology: r.topology,
         partition: r.partition,
-        watermark: toDateTime64(r.watermark),
+        watermark: r.watermark,
         open_windows: r.openWindows,
         late_events: r.lateEvents,
       })),

@@ -5,7 +5,8 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Checkpoint, WindowCheckpoint } from '../stream/window-store.js';
-import { columnsOf, insertRows } from './insert-rows.js';
+import { insertRows } from './insert-rows.js';
+import { ch, rowBinaryTable } from './row-binary.js';
 
 interface StateRow {
   topology: string;
@@ -17,25 +18,28 @@ interface StateRow {
   closed: number;
   emitted: number;
   emitted_at: number | null;
-  through_offset: string;
-  version: string;
+  through_offset: bigint;
+  version: bigint;
   is_deleted: number;
 }
 
-const STATE_COLUMNS = columnsOf<StateRow>({
-  topology: true,
-  partition: true,
-  key: true,
-  window_start: true,
-  window_end: true,
-  aggregate: true,
-  closed: true,
-  emitted: true,
-  emitted_at: true,
-  through_offset: true,
-  version: true,
-  is_deleted: true,
+const WINDOW_STATE = rowBinaryTable<StateRow>({
+  topology: ch.string,
+  partition: ch.uint32,
+  key: ch.string,
+  window_start: ch.int64,
+  window_end: ch.int64,
+  aggregate: ch.string,
+  closed: ch.uint8,
+  emitted: ch.uint8,
+  emitted_at: ch.nullable(ch.int64),
+  through_offset: ch.uint64Big,
+  version: ch.uint64Big,
+  is_deleted: ch.uint8,
 });
+
+/** A checkpointed window as `loadCheckpoint` reads it: the offset as text (UInt64). */
+type CheckpointRow = Pick<StateRow, 'key' | 'window_start' | 'window_end' | 'aggregate' | 'closed' | 'emitted' | 'emitted_at'> & { through_offset: string };
 
 /**
  * What changed in one topology's windows of one partition, as of `version`:
@@ -52,12 +56,11 @@ export interface PartitionCheckpoint<A> {
 export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints: PartitionCheckpoint<A>[]): Promise<void> {
   // Rows as whole literals, not spreads: every open window that changed is written after every batch.
   const values: StateRow[] = checkpoints.flatMap(({ topology, partition, version, checkpoint }) => {
-    const versionText = version.toString();
     return [
       ...checkpoint.open.map((w) => ({
         topology,
         partition,
-        version: versionText,
+        version,
         key: w.key,
         window_start: w.window.start,
         window_end: w.window.end,
@@ -65,13 +68,13 @@ export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints:
         closed: w.closed ? 1 : 0,
         emitted: w.emitted ? 1 : 0,
         emitted_at: w.emittedAt ?? null,
-        through_offset: w.throughOffset.toString(),
+        through_offset: w.throughOffset,
         is_deleted: 0,
       })),
       ...checkpoint.gone.map((g) => ({
         topology,
         partition,
-        version: versionText,
+        version,
         key: g.key,
         window_start: g.start,
         window_end: g.start,
@@ -79,12 +82,12 @@ export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints:
         closed: 0,
         emitted: 0,
         emitted_at: null,
-        through_offset: '0',
+        through_offset: 0n,
         is_deleted: 1,
       })),
     ];
   });
-  await insertRows(client, 'window_state', STATE_COLUMNS, values);
+  await insertRows(client, 'window_state', WINDOW_STATE, values);
 }
 
 export async function loadCheckpoint<A>(client: ClickHouseClient, topology: string, partition: number): Promise<WindowCheckpoint<A>[]> {
@@ -97,7 +100,7 @@ export async function loadCheckpoint<A>(client: ClickHouseClient, topology: stri
     // Int64 as numbers: window bounds are epoch milliseconds, well inside 2^53.
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
-  const rows = await result.json<Pick<StateRow, 'key' | 'window_start' | 'window_end' | 'aggregate' | 'closed' | 'emitted' | 'emitted_at' | 'through_offset'>>();
+  const rows = await result.json<CheckpointRow>();
   return rows.map((row) => ({
     key: row.key,
     window: { start: row.window_start, end: row.window_end },

@@ -1,0 +1,84 @@
+/**
+ * Raw events written as RowBinary and read back through the real ClickHouse
+ * engine: every field as it went in, for the values an encoder gets wrong
+ * first (multi-byte text, strings past 127 bytes, nulls, an offset past 2^53).
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { isolatedConfig } from '../../testing/test-config.js';
+import type { TrackedEvent } from '../model/event.js';
+import { queryActivities } from './activity-query.js';
+import { createClickHouse, type ClickHouseClient } from './clickhouse.js';
+import { insertEvents, storedEventPositions, toRow } from './events-table.js';
+import { migrate } from './migrations.js';
+
+const config = isolatedConfig(inject('services'));
+let clickhouse: ClickHouseClient;
+
+beforeAll(async () => {
+  await migrate(config.clickhouse);
+  clickhouse = createClickHouse(config.clickhouse);
+});
+afterAll(async () => {
+  await clickhouse?.close();
+});
+
+const AT = Date.parse('2026-05-04T03:02:01.234Z');
+
+const awkward: TrackedEvent = {
+  event_id: randomUUID(),
+  project_id: 'prøject',
+  user_id: 'ユーザー-1',
+  action: 'añadir al carrito 🛒',
+  timestamp: AT,
+  sent_at: AT - 1,
+  received_at: AT + 5,
+  session_id: 's'.repeat(300),
+  properties: { 'clé': 'välue', n: -1.25, big: 2 ** 52, yes: true, none: null, long: 'ü'.repeat(200) },
+  context: {
+    ip: '2001:db8::1',
+    user_agent: `Mozilla/5.0 ${'x'.repeat(400)}`,
+    locale: 'de-CH',
+    library: { name: 'streamtrack-js', version: '1.2.3' },
+    page_url: 'https://example.com/ä?q=1',
+  },
+  warnings: ['timestamp_in_future_clamped'],
+};
+
+const plain: TrackedEvent = {
+  event_id: randomUUID(),
+  project_id: 'default',
+  user_id: 'u-plain',
+  action: 'view',
+  timestamp: AT + 60_000,
+  sent_at: null,
+  received_at: AT + 60_000,
+  session_id: null,
+  properties: {},
+  context: null,
+  warnings: [],
+};
+
+describe('raw events as RowBinary', () => {
+  it('reads back every field as written, and the Kafka position beyond 2^53', async () => {
+    const offset = (2n ** 60n + 7n).toString();
+    await insertEvents(
+      clickhouse,
+      [toRow(awkward, { topic: 't', partition: 11, offset }, 3), toRow(plain, { topic: 't', partition: 0, offset: '0' }, 2)],
+      randomUUID(),
+    );
+    for (const event of [awkward, plain]) {
+      const page = await queryActivities(clickhouse, { filter: { userIds: [event.user_id], actions: [], properties: [] }, order: 'asc', limit: 10 });
+      expect(page.events).toEqual([
+        {
+          ...event,
+          timestamp: new Date(event.timestamp).toISOString(),
+          sent_at: event.sent_at === null ? null : new Date(event.sent_at).toISOString(),
+          received_at: new Date(event.received_at).toISOString(),
+        },
+      ]);
+    }
+    const positions = await storedEventPositions(clickhouse, [awkward.event_id, plain.event_id]);
+    expect(positions).toEqual(new Map([[awkward.event_id, `11:${offset}`], [plain.event_id, '0:0']]));
+  });
+});
