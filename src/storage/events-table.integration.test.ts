@@ -4,24 +4,13 @@
  * first (multi-byte text, strings past 127 bytes, nulls, an offset past 2^53).
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isolatedConfig } from '../../testing/test-config.js';
+import { describe, expect, it } from 'vitest';
+import { migratedClickHouse } from '../../testing/migrated-clickhouse.js';
 import type { TrackedEvent } from '../model/event.js';
 import { queryActivities } from './activity-query.js';
-import { createClickHouse, type ClickHouseClient } from './clickhouse.js';
 import { insertEvents, storedEventPositions, toRow } from './events-table.js';
-import { migrate } from './migrations.js';
 
-const config = isolatedConfig(inject('services'));
-let clickhouse: ClickHouseClient;
-
-beforeAll(async () => {
-  await migrate(config.clickhouse);
-  clickhouse = createClickHouse(config.clickhouse);
-});
-afterAll(async () => {
-  await clickhouse?.close();
-});
+const clickhouse = migratedClickHouse();
 
 const AT = Date.parse('2026-05-04T03:02:01.234Z');
 
@@ -63,12 +52,12 @@ describe('raw events as RowBinary', () => {
   it('reads back every field as written, and the Kafka position beyond 2^53', async () => {
     const offset = (2n ** 60n + 7n).toString();
     await insertEvents(
-      clickhouse,
+      clickhouse(),
       [toRow(awkward, { topic: 't', partition: 11, offset }, 3), toRow(plain, { topic: 't', partition: 0, offset: '0' }, 2)],
       randomUUID(),
     );
     for (const event of [awkward, plain]) {
-      const page = await queryActivities(clickhouse, { filter: { userIds: [event.user_id], actions: [], properties: [] }, order: 'asc', limit: 10 });
+      const page = await queryActivities(clickhouse(), { filter: { userIds: [event.user_id], actions: [], properties: [] }, order: 'asc', limit: 10 });
       expect(page.events).toEqual([
         {
           ...event,
@@ -78,7 +67,7 @@ describe('raw events as RowBinary', () => {
         },
       ]);
     }
-    const positions = await storedEventPositions(clickhouse, [awkward.event_id, plain.event_id]);
+    const positions = await storedEventPositions(clickhouse(), [awkward.event_id, plain.event_id]);
     expect(positions).toEqual(new Map([[awkward.event_id, `11:${offset}`], [plain.event_id, '0:0']]));
   });
 });
