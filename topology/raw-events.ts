@@ -5,11 +5,11 @@
  *   -> decode by the writer schema id, resolved to the newest schema
  *   -> branch: undecodable -> dead-letter topic (with the reason)
  *   -> dedupe by event_id: within the round, then against `event_ids`
- *   -> sink   ClickHouse `events`, one insert per group of the round's
- *             partition batches, with an insert_deduplication_token naming their
- *             offset ranges (a retried insert is ignored; a replay after a
- *             crash may group batches differently, and the event_id lookup
- *             is what keeps it out)
+ *   -> sink   ClickHouse `events`, one insert per round, with an
+ *             insert_deduplication_token naming its batches' offset ranges
+ *             (a retried insert is ignored; a replay after a crash may form
+ *             rounds differently, and the event_id lookup is what keeps it
+ *             out)
  *
  * Its output is the round's canonical events: each event_id's own record
  * (stored now, or stored from this very record before a restart), which the
@@ -46,11 +46,10 @@ export interface RawEventsOutput {
   duplicates: number;
   deadLettered: number;
   /**
-   * Stores the new raw events of these batches of the round (retried), in
-   * one insert named by their offset ranges; nothing happens until it is
-   * subscribed to.
+   * Stores the round's new raw events (retried), in one insert named by its
+   * batches' offset ranges; nothing happens until it is subscribed to.
    */
-  insert(batches: PartitionBatch[], retried: Retried): Observable<void>;
+  insert: Observable<unknown>;
 }
 
 type DecodedRecord = { ok: true; topic: string; partition: number; offset: string } & DecodedEvent;
@@ -112,11 +111,7 @@ export function rawEventsTopology(deps: RawEventsDeps) {
               stored: rows.length,
               duplicates: decoded.length - letters.length - canonical.length,
               deadLettered: letters.length,
-              insert: (batches: PartitionBatch[], retriedFor: Retried) => {
-                const partitions = new Set(batches.map((b) => b.partition));
-                const own = rows.filter((row) => partitions.has(row.kafka_partition));
-                return own.length > 0 ? retriedFor('events', () => insertEvents(deps.clickhouse, own, roundToken(batches))) : of(undefined);
-              },
+              insert: rows.length > 0 ? retried('events', () => insertEvents(deps.clickhouse, rows, roundToken(round))) : of(undefined),
             });
           }),
         );

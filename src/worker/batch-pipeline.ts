@@ -31,7 +31,6 @@ import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionR
 import { storedThrough } from '../storage/events-table.js';
 import { loadCheckpoint, writeCheckpoints } from '../storage/window-state.js';
 import type { RawEventsOutput } from '../../topology/raw-events.js';
-import { sinkGroups } from './sink-groups.js';
 
 /** Kept with each committed offset (Kafka commit metadata, JSON). */
 export interface ResumeState {
@@ -137,7 +136,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     deps.metrics.lateEvents.inc({ topology }, output.late.length);
   }
 
-  /** Retries for steps over these batches: a whole round, or one sink group of it. */
+  /** Retries for steps over a round's batches. */
   function retriedFor(batches: PartitionBatch[]): Retried {
     const partitions = batches.map((b) => b.partition);
     // A heartbeat after every step keeps the member in its group through a
@@ -247,18 +246,12 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           return deps.raw(round, retried).pipe(
             concatMap((raw) => {
               countProcessed(raw);
-              // Each group's raw insert goes out first and its windows are
-              // computed while ClickHouse takes it (on the other core); their
-              // results are written only once it is stored, which is what lets
-              // a partition's stored offsets bound what any owner has written.
-              // Groups overlap too: one's encoding with another's inserts.
-              return forkJoin(
-                sinkGroups(round).map((group) => {
-                  const groupRetried = retriedFor(group);
-                  const computed = defer(() => of(computeWindows(group, raw, replayEnds))).pipe(subscribeOn(asyncScheduler));
-                  return forkJoin([raw.insert(group, groupRetried), computed]).pipe(concatMap(([, outputs]) => writeWindows(outputs, groupRetried)));
-                }),
-              );
+              // The raw insert goes out first and the windows are computed
+              // while ClickHouse takes it (on the other core); their results
+              // are written only once it is stored, which is what lets a
+              // partition's stored offsets bound what any owner has written.
+              const computed = defer(() => of(computeWindows(round, raw, replayEnds))).pipe(subscribeOn(asyncScheduler));
+              return forkJoin([raw.insert, computed]).pipe(concatMap(([, outputs]) => writeWindows(outputs, retried)));
             }),
             map(() => round.map((batch, i) => commitPoint(batch, replayedBelow[i]!))),
           );
