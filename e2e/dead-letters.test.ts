@@ -1,13 +1,16 @@
 /**
  * Poison records: a record that can never decode (not framed, an unknown
- * schema id, a truncated Avro body) lands in the dead-letter topic with the
- * reason and its origin, and the partition moves on to the records after it.
+ * schema id, a truncated Avro body, a well-formed body breaking the
+ * contract's logical types) lands in the dead-letter topic with the reason
+ * and its origin, and the partition moves on to the records after it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Partitioners } from 'kafkajs';
 import { deadLetterTopic } from '../src/kafka/dead-letters.js';
 import { createRegistry, valueSubject } from '../src/serde/event-schemas.js';
+import { encodeAvroFrame } from '../src/serde/wire-format.js';
 import { readRecords, testKafka } from '../testing/kafka.js';
+import { schemaVersionType } from '../testing/schemas.js';
 import { Stack } from '../testing/stack.js';
 import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -25,6 +28,14 @@ describe('poison records', () => {
     const latestId = await createRegistry(stack.env.SCHEMA_REGISTRY_URL!).getLatestSchemaId(valueSubject(topic));
     const truncated = Buffer.from([0, 0, 0, 0, 0, 2, 0xff]);
     truncated.writeInt32BE(latestId, 1);
+    // Avro has no UUID type of its own: an event_id that is not one encodes fine (v2 is the latest registered version).
+    const notUuid = encodeAvroFrame(latestId, schemaVersionType(2), {
+      event_id: 'not-a-uuid',
+      user_id: 'poisoned',
+      action: 'a',
+      timestamp: Date.now(),
+      received_at: Date.now(),
+    });
     // All keyed like the valid event after them: the same partition, before it.
     await producer.send({
       topic,
@@ -32,6 +43,7 @@ describe('poison records', () => {
         { key: 'poisoned', value: Buffer.from('{"user_id":"not avro"}') },
         { key: 'poisoned', value: Buffer.from([0, 0, 0, 0x7f, 0x7f, 2, 4]) },
         { key: 'poisoned', value: truncated },
+        { key: 'poisoned', value: notUuid },
       ],
     });
     await producer.disconnect();
@@ -47,12 +59,13 @@ describe('poison records', () => {
       what: 'the valid event after the poison records',
     });
 
-    const letters = await readRecords(kafka, deadLetterTopic(topic), 3);
+    const letters = await readRecords(kafka, deadLetterTopic(topic), 4);
     const reasons = letters.map((l) => l.headers['streamtrack.dlq.reason']);
     expect(reasons).toEqual([
       expect.stringMatching(/^undecodable: magic byte must be 0, got 123$/),
       expect.stringMatching(/^undecodable: schema id 32639: not in the registry$/),
       expect.stringMatching(new RegExp(`^undecodable: Avro body does not decode with schema id ${latestId}:`)),
+      'undecodable: event_id "not-a-uuid" is not a UUID',
     ]);
     expect(letters.every((l) => l.headers['streamtrack.source.topic'] === topic && l.key === 'poisoned')).toBe(true);
   });

@@ -3,9 +3,13 @@
  * carries, and Avro schema resolution turns it into the worker's reader
  * schema (the newest in schemas/), so v1 and v2 events decode side by side.
  * A record that can never decode is an UndecodableError (it goes to the
- * dead-letter topic); a registry outage is not, and is retried.
+ * dead-letter topic); a registry outage is not, and is retried. So is one
+ * whose event_id is not a UUID: Avro's uuid is a logical type on a string,
+ * which avsc does not check, and such an id could be neither looked up nor
+ * stored (the column is a UUID), so it would hold up its partition for good.
  */
 import type { Type } from 'avsc';
+import { isUuid } from '../ingestion/validate-event.js';
 import type { TrackedEvent } from '../model/event.js';
 import { UnknownSchemaError, type SchemaCatalog } from './event-schemas.js';
 import { WireFormatError, decodeFrame } from './wire-format.js';
@@ -46,10 +50,15 @@ export function createEventDecoder(catalog: SchemaCatalog, reader: Type): EventD
       }
       resolvers.set(schemaId, resolver);
     }
+    let event: TrackedEvent;
     try {
-      return { event: reader.fromBuffer(payload, resolver) as TrackedEvent, schemaId };
+      event = reader.fromBuffer(payload, resolver) as TrackedEvent;
     } catch (error) {
       throw new UndecodableError(`Avro body does not decode with schema id ${schemaId}: ${(error as Error).message}`);
     }
+    if (!isUuid(event.event_id)) throw new UndecodableError(`event_id ${JSON.stringify(event.event_id)} is not a UUID`);
+    // Ids are compared as text (deduplication, the event_ids lookup): in lower case, as the API writes them and ClickHouse reads them back.
+    event.event_id = event.event_id.toLowerCase();
+    return { event, schemaId };
   };
 }
