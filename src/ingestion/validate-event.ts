@@ -8,8 +8,8 @@
  * Segment and PostHog do. Every problem is reported with the field's path,
  * the type the schema expects, and what is wrong with the value.
  */
-import { randomUUID } from 'node:crypto';
 import type { Type } from 'avsc';
+import { newEventId } from './event-id.js';
 
 /** What kind of problem a field has: stable, for clients to branch on and for metrics to count. */
 export type RefusalCode =
@@ -226,10 +226,13 @@ export function validateEvent(
     else if (!shape.names.has(key)) errors.push({ field: key, code: 'unknown_field', problem: 'is not a field of this schema version (put custom data in properties)' });
   }
 
-  let eventId: string = randomUUID();
+  let eventId: string;
   if (isUuid(input.event_id)) eventId = input.event_id.toLowerCase();
-  else if (input.event_id !== undefined && input.event_id !== null) {
-    errors.push({ field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
+  else {
+    eventId = newEventId(receivedAt);
+    if (input.event_id !== undefined && input.event_id !== null) {
+      errors.push({ field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
+    }
   }
 
   const timestamp = timeField(input, 'timestamp', errors);

@@ -1,14 +1,23 @@
 /**
- * Raw events written as RowBinary and read back through the real ClickHouse
- * engine: every field as it went in, for the values an encoder gets wrong
- * first (multi-byte text, strings past 127 bytes, nulls, an offset past 2^53).
+ * Raw events through the real ClickHouse engine: written as RowBinary and
+ * read back, every field as it went in, for the values an encoder gets wrong
+ * first (multi-byte text, strings past 127 bytes, nulls, an offset past
+ * 2^53); and the ids stored before migration 0006 re-keyed `event_ids`,
+ * still found by the lookup after it.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
 import { migratedClickHouse } from '../../testing/migrated-clickhouse.js';
+import { isolatedConfig } from '../../testing/test-config.js';
+import { newEventId } from '../ingestion/event-id.js';
 import type { TrackedEvent } from '../model/event.js';
 import { queryActivities } from './activity-query.js';
+import { createClickHouse } from './clickhouse.js';
 import { insertEvents, storedEventPositions, toRow } from './events-table.js';
+import { MIGRATIONS_DIR, migrate } from './migrations.js';
 
 const clickhouse = migratedClickHouse();
 
@@ -69,5 +78,30 @@ describe('raw events as RowBinary', () => {
     }
     const positions = await storedEventPositions(clickhouse(), [awkward.event_id, plain.event_id]);
     expect(positions).toEqual(new Map([[awkward.event_id, `11:${offset}`], [plain.event_id, '0:0']]));
+  });
+});
+
+describe('migration 0006 (event_ids re-keyed by time)', () => {
+  it('keeps every id stored before it findable, v4 and v7 alike, and the lookup finds only those', async () => {
+    const config = isolatedConfig(inject('services')).clickhouse;
+    const before = await mkdtemp(join(tmpdir(), 'migrations-'));
+    const client = createClickHouse(config);
+    try {
+      for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f < '0006')) await copyFile(join(MIGRATIONS_DIR, file), join(before, file));
+      await migrate(config, before);
+      const stored = [randomUUID(), newEventId(Date.now()), randomUUID()];
+      await insertEvents(
+        client,
+        stored.map((event_id, i) => toRow({ ...plain, event_id }, { topic: 't', partition: 1, offset: String(i) }, 2)),
+        randomUUID(),
+      );
+      expect((await migrate(config)).map((m) => m.version)).toEqual([6]);
+      const fresh = [randomUUID(), newEventId(Date.now())];
+      const positions = await storedEventPositions(client, [...stored, ...fresh]);
+      expect(positions).toEqual(new Map(stored.map((id, i) => [id, `1:${i}`])));
+    } finally {
+      await client.close();
+      await rm(before, { recursive: true });
+    }
   });
 });
