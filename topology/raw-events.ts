@@ -4,7 +4,7 @@
  *   source  streamtrack.events (Avro, Confluent wire format)
  *   -> decode by the writer schema id, resolved to the newest schema
  *   -> branch: undecodable -> dead-letter topic (with the reason)
- *   -> dedupe by event_id: within the round, then against `event_ids`
+ *   -> dedupe by event_id: within the round, then against `event_ids_by_time`
  *   -> sink   ClickHouse `events`, one insert per round, with an
  *             insert_deduplication_token naming its batches' offset ranges
  *             (a retried insert is ignored; a replay after a crash may form
