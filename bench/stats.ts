@@ -5,6 +5,12 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, index)]!;
 }
 
+/** The middle value (the upper one of an even count): what a few rounds on a drifting machine report. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
 export function summarize(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   return {

@@ -28,6 +28,7 @@ import { startServices } from '../testing/services.js';
 import { cpuSeconds, freePort, machineCpuSeconds, rssMb, spawnTypeScript } from '../testing/processes.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
+import { median } from './stats.js';
 
 /** Seconds of each run (and of each round of /noop and of /track). */
 const DURATION = Number(process.env.DURATION ?? 5);
@@ -122,13 +123,12 @@ async function main() {
         console.log(produceLine(beforeTrack, afterTrack));
         console.log(`${'  ratio /track : no-op'.padEnd(34)} ${ratios.at(-1)!.toFixed(2)}`);
       }
-      const sorted = [...ratios].sort((a, b) => a - b);
-      medians.push(`${`ratio /track : no-op, ${connections} conn.`.padEnd(34)} ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} median   (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+      medians.push(`${`ratio /track : no-op, ${connections} conn.`.padEnd(34)} ${median(ratios).toFixed(2)} median   (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
     }
     console.log('');
     const noopFetch = await load(`${base}/noop-fetch`, CONNECTIONS[0]!, single, 202, pid);
     console.log(line('no-op route, body via Fetch', noopFetch));
-    for (const median of medians) console.log(median);
+    for (const summary of medians) console.log(summary);
     const beforeBatches = await produceTotals(base);
     const batches = await load(`${base}/track`, CONNECTIONS[0]!, batch, 202, pid);
     const afterBatches = await produceTotals(base);

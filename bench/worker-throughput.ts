@@ -38,22 +38,35 @@ import { cpuSeconds, machineCpuSeconds, rssMb, spawnStreamtrack } from '../testi
 import { uncommittedRecords } from '../testing/kafka.js';
 import { schemaVersionType } from '../testing/schemas.js';
 import { removeAddedLater } from '../testing/leftovers.js';
-import { startServices } from '../testing/services.js';
+import { startServices, type ServiceAddresses } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
+import { median } from './stats.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const USERS = Number(process.env.USERS ?? 5_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const PARTITIONS = 12;
 const NATIVE_COLUMNS = `event_id UUID, project_id LowCardinality(String), user_id String, action LowCardinality(String),
   timestamp DateTime64(3, 'UTC'), sent_at Nullable(DateTime64(3, 'UTC')), received_at DateTime64(3, 'UTC'), session_id Nullable(String),
   warnings Array(LowCardinality(String))`;
 const NATIVE_SELECT = 'event_id, project_id, user_id, action, timestamp, sent_at, received_at, session_id, warnings';
 const START = Date.parse('2026-01-01T00:00:00Z');
 
-async function main() {
-  const services = await startServices();
-  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
-  const env = isolatedEnv(services.addresses, { LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
+interface RoundResult {
+  nativeSustained: number;
+  nativeSeconds: number;
+  workerSustained: number;
+  workerSeconds: number;
+  workerCpu: number;
+  machineCores: number;
+  peakRss: number;
+  windows: number;
+}
+
+/** One round on a topic, consumer group and database of its own: the native path, then the worker. */
+async function measureRound(services: ServiceAddresses): Promise<RoundResult> {
+  const env = isolatedEnv(services, { LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: String(PARTITIONS) });
   const config = loadConfig(env);
   const logger = createLogger('warn', 'bench');
   const kafka = createKafka(config.kafka, logger);
@@ -148,40 +161,62 @@ async function main() {
     clearInterval(sampler);
     const windows = await count('SELECT count() AS n FROM agg_user_activity_1m FINAL');
     await worker.stop();
-
-    // Window state of 1,000,000 users, in process.
-    const store = new WindowStore<TrackedEvent, ReturnType<ReturnType<typeof activityAggregator>['init']>>({
-      spec: tumbling(minutes(1)),
-      graceMs: seconds(30),
-      emit: { kind: 'rolling', everyMs: seconds(10) },
-      late: 'drop',
-      key: (e) => e.user_id,
-      time: (e) => e.timestamp,
-      aggregator: activityAggregator({ numericProperties: ['amount'] }),
-    });
-    global.gc?.();
-    const rssBefore = await rssMb();
-    const users = 1_000_000;
-    for (let i = 0; i < users; i++) {
-      store.add(
-        { event_id: '', project_id: 'default', user_id: `user_${i}`, action: 'view', timestamp: START + (i % 50_000), sent_at: null, received_at: START, session_id: null, properties: { amount: 1 }, context: null, warnings: [] },
-        BigInt(i),
-      );
-    }
-    const rssWith = await rssMb();
-
-    console.log(`\nOne worker vs ClickHouse's Kafka engine, ${EVENTS} events over ${USERS} users, ${config.kafka.eventsPartitions} partitions`);
-    const rate = (n: number) => n.toFixed(0).padStart(8);
-    console.log('                                               sustained      whole run (with start)');
-    console.log(`native Kafka engine -> MergeTree (baseline)   ${rate(nativeSustained)} events/s ${rate(EVENTS / nativeSeconds)} events/s (${nativeSeconds.toFixed(1)} s)`);
-    console.log(`StreamTrack worker (decode, windows, sinks)   ${rate(workerSustained)} events/s ${rate(EVENTS / workerSeconds)} events/s (${workerSeconds.toFixed(1)} s, ${windows} minute windows)`);
-    console.log(`ratio worker : native                         ${(workerSustained / nativeSustained).toFixed(2).padStart(8)}          ${(nativeSeconds / workerSeconds).toFixed(2).padStart(8)}`);
-    console.log(`worker peak RSS                                ${peakRss.toFixed(0)} MB`);
-    console.log(`worker CPU (with its start)                    ${workerCpu.toFixed(1)} s, ${((workerCpu / EVENTS) * 1e6).toFixed(1)} µs/event; the machine ${machineCores.toFixed(2)} of ${os.availableParallelism()} cores busy meanwhile`);
-    console.log(`1,000,000 users in open windows (in process)   ${store.stats().openWindows} windows, RSS +${(rssWith - rssBefore).toFixed(0)} MB`);
+    return { nativeSustained, nativeSeconds, workerSustained, workerSeconds, workerCpu, machineCores, peakRss, windows };
   } finally {
     await clickhouse.close();
-    // Each run leaves a topic of EVENTS records and tables of several times
+  }
+}
+
+/** RSS added by 1,000,000 users' open 1-minute windows, in this process. */
+async function windowStateRss(): Promise<{ windows: number; mb: number }> {
+  const store = new WindowStore<TrackedEvent, ReturnType<ReturnType<typeof activityAggregator>['init']>>({
+    spec: tumbling(minutes(1)),
+    graceMs: seconds(30),
+    emit: { kind: 'rolling', everyMs: seconds(10) },
+    late: 'drop',
+    key: (e) => e.user_id,
+    time: (e) => e.timestamp,
+    aggregator: activityAggregator({ numericProperties: ['amount'] }),
+  });
+  global.gc?.();
+  const rssBefore = await rssMb();
+  const users = 1_000_000;
+  for (let i = 0; i < users; i++) {
+    store.add(
+      { event_id: '', project_id: 'default', user_id: `user_${i}`, action: 'view', timestamp: START + (i % 50_000), sent_at: null, received_at: START, session_id: null, properties: { amount: 1 }, context: null, warnings: [] },
+      BigInt(i),
+    );
+  }
+  const rssWith = await rssMb();
+  return { windows: store.stats().openWindows, mb: rssWith - rssBefore };
+}
+
+async function main() {
+  const services = await startServices();
+  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
+  try {
+    console.log(`One worker vs ClickHouse's Kafka engine, ${EVENTS} events over ${USERS} users, ${PARTITIONS} partitions, ${ROUNDS} rounds`);
+    const rate = (n: number) => n.toFixed(0).padStart(8);
+    const ratios: number[] = [];
+    const workerRates: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const r = await measureRound(services.addresses);
+      ratios.push(r.workerSustained / r.nativeSustained);
+      workerRates.push(r.workerSustained);
+      console.log(`round ${round}                                        sustained      whole run (with start)`);
+      console.log(`  native Kafka engine -> MergeTree (baseline) ${rate(r.nativeSustained)} events/s ${rate(EVENTS / r.nativeSeconds)} events/s (${r.nativeSeconds.toFixed(1)} s)`);
+      console.log(`  StreamTrack worker (decode, windows, sinks) ${rate(r.workerSustained)} events/s ${rate(EVENTS / r.workerSeconds)} events/s (${r.workerSeconds.toFixed(1)} s, ${r.windows} minute windows)`);
+      console.log(`  ratio worker : native                       ${ratios.at(-1)!.toFixed(2).padStart(8)}          ${(r.nativeSeconds / r.workerSeconds).toFixed(2).padStart(8)}`);
+      console.log(`  worker peak RSS                              ${r.peakRss.toFixed(0)} MB`);
+      console.log(`  worker CPU (with its start)                  ${r.workerCpu.toFixed(1)} s, ${((r.workerCpu / EVENTS) * 1e6).toFixed(1)} µs/event; the machine ${r.machineCores.toFixed(2)} of ${os.availableParallelism()} cores busy meanwhile`);
+    }
+    const list = (values: number[], digits: number) => values.map((v) => v.toFixed(digits)).join(', ');
+    console.log(`worker sustained, median of rounds            ${rate(median(workerRates))} events/s   (rounds: ${list(workerRates, 0)})`);
+    console.log(`ratio worker : native, median of rounds       ${median(ratios).toFixed(2).padStart(8)}            (rounds: ${list(ratios, 2)})`);
+    const state = await windowStateRss();
+    console.log(`1,000,000 users in open windows (in process)   ${state.windows} windows, RSS +${state.mb.toFixed(0)} MB`);
+  } finally {
+    // Each round leaves a topic of EVENTS records and tables of several times
     // that: kept, they slow the services' later runs (and the benchmark's figures).
     await removeLeftovers();
     await services.stop();
