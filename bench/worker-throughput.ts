@@ -193,14 +193,21 @@ async function windowStateRss(): Promise<{ windows: number; mb: number }> {
 
 async function main() {
   const services = await startServices();
-  const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
   try {
     console.log(`One worker vs ClickHouse's Kafka engine, ${EVENTS} events over ${USERS} users, ${PARTITIONS} partitions, ${ROUNDS} rounds`);
     const rate = (n: number) => n.toFixed(0).padStart(8);
     const ratios: number[] = [];
     const workerRates: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const r = await measureRound(services.addresses);
+      // A round leaves a topic of EVENTS records and tables of several times
+      // that: kept, they would slow the next round (and the services' later runs).
+      const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
+      let r: RoundResult;
+      try {
+        r = await measureRound(services.addresses);
+      } finally {
+        await removeLeftovers();
+      }
       ratios.push(r.workerSustained / r.nativeSustained);
       workerRates.push(r.workerSustained);
       console.log(`round ${round}                                        sustained      whole run (with start)`);
@@ -216,9 +223,6 @@ async function main() {
     const state = await windowStateRss();
     console.log(`1,000,000 users in open windows (in process)   ${state.windows} windows, RSS +${state.mb.toFixed(0)} MB`);
   } finally {
-    // Each round leaves a topic of EVENTS records and tables of several times
-    // that: kept, they slow the services' later runs (and the benchmark's figures).
-    await removeLeftovers();
     await services.stop();
   }
 }
