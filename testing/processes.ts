@@ -15,27 +15,29 @@ export interface StreamtrackProcess {
 }
 
 export function spawnStreamtrack(command: 'api' | 'worker', env: NodeJS.ProcessEnv): StreamtrackProcess {
-  return spawnTypeScript(['src/cli.ts', command], env, command);
+  return spawnTypeScript(['src/cli.ts', command], env);
 }
 
 /**
- * The young generation of each role, as the npm start scripts, the image and
- * the manifests set it. The API allocates short-lived objects per request:
- * 64 MB (fewer scavenges) measured +7% events/s on /track batches. The
- * worker holds a round's objects (tens of MB) while it is written: 128 MB
- * measured about 10% less CPU per event than 64 in bench:worker, at up to
- * 900 MB of peak RSS in a catch-up.
+ * The young generation, as the npm start scripts and the image set it for
+ * the API and the worker alike. The API allocates short-lived objects per
+ * request: 64 MB (fewer scavenges) measured +7% events/s on /track batches.
+ * The worker holds a round's objects while they are written: with JSON
+ * inserts 128 MB measured about 10% less CPU per event than 64; with
+ * RowBinary inserts 64 MB did as well as 128 (four alternating three-round
+ * bench:worker runs: median ratio 0.51 on average either way) at about
+ * 110 MB less peak RSS.
  */
-const NODE_FLAGS = { api: ['--max-semi-space-size=64'], worker: ['--max-semi-space-size=128'] } as const;
+const NODE_FLAGS = ['--max-semi-space-size=64'];
 
 /** A TypeScript entry point of this repository in a child process (via tsx), run as in production. */
-export function spawnTypeScript(args: string[], env: NodeJS.ProcessEnv, role: 'api' | 'worker' = 'api'): StreamtrackProcess {
-  return spawnNode([...NODE_FLAGS[role], '--import', 'tsx', ...args], env);
+export function spawnTypeScript(args: string[], env: NodeJS.ProcessEnv): StreamtrackProcess {
+  return spawnNode([...NODE_FLAGS, '--import', 'tsx', ...args], env);
 }
 
 /** `api` or `worker` from the compiled build (`npm run build`), exactly as the container image runs it. */
 export function spawnBuilt(command: 'api' | 'worker', env: NodeJS.ProcessEnv): StreamtrackProcess {
-  return spawnNode([...NODE_FLAGS[command], 'dist/src/cli.js', command], env);
+  return spawnNode([...NODE_FLAGS, 'dist/src/cli.js', command], env);
 }
 
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): StreamtrackProcess {
