@@ -136,13 +136,12 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     deps.metrics.lateEvents.inc({ topology }, output.late.length);
   }
 
-  /** Retries for steps over a round's batches. */
-  function retriedFor(batches: PartitionBatch[]): Retried {
-    const partitions = batches.map((b) => b.partition);
+  function retriedFor(round: PartitionBatch[]): Retried {
+    const partitions = round.map((b) => b.partition);
     // A heartbeat after every step keeps the member in its group through a
     // long round (kafkajs only sends one when the interval has passed); all
     // batches share the one consumer, so any batch's heartbeat will do.
-    const heartbeat = () => batches[0]!.heartbeat();
+    const heartbeat = () => round[0]!.heartbeat();
     return (what, work) =>
       retryWhileOwned(async () => {
         const result = await timedSinkWrite(what, work);
@@ -150,8 +149,8 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         return result;
       }, {
         policy: SINK_BACKOFF,
-        // A step covers all its batches, so it is retried only while every partition in them is still ours.
-        owned: () => batches.every((b) => !b.isStale()),
+        // A round is retried as a whole, so only while every partition in it is still ours.
+        owned: () => round.every((b) => !b.isStale()),
         onRetry: async (err, attempt) => {
           log.warn({ err, attempt, partitions, what }, 'step failed; retrying');
           await heartbeat();
