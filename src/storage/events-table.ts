@@ -115,9 +115,11 @@ export async function insertEvents(client: ClickHouseClient, rows: EventRow[], d
 /** What an event id costs in a lookup's URL: 36 characters that need no encoding, and a comma (`%2C`). */
 const ID_URL_COST = 36 + encodeURIComponent(',').length;
 
+/** A lookup's ids, from its one comma-separated parameter. */
+const IDS = `SELECT toUUID(arrayJoin(splitByChar(',', {ids:String}))) AS id`;
 /** UUIDv7s, and ids of other versions: in `event_ids_by_time` all the latter have the time 1970-01-01. */
-const BY_TIME_AND_ID = `(UUIDv7ToDateTime(event_id), event_id) IN (SELECT UUIDv7ToDateTime(id), id FROM (SELECT toUUID(arrayJoin(splitByChar(',', {ids:String}))) AS id))`;
-const WITHOUT_TIME = `UUIDv7ToDateTime(event_id) = toDateTime64(0, 3, 'UTC') AND event_id IN (SELECT toUUID(arrayJoin(splitByChar(',', {ids:String}))))`;
+const BY_TIME_AND_ID = `(UUIDv7ToDateTime(event_id), event_id) IN (SELECT UUIDv7ToDateTime(id), id FROM (${IDS}))`;
+const WITHOUT_TIME = `UUIDv7ToDateTime(event_id) = toDateTime64(0, 3, 'UTC') AND event_id IN (${IDS})`;
 
 /**
  * Which of these event ids are stored already, and from which Kafka record
