@@ -7,12 +7,12 @@
  * handler with the same id.
  */
 import { randomUUID } from 'node:crypto';
-import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import type { RequestIdVariables } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import type { Logger } from '../logger.js';
 import { secondsSince, type ApiMetrics } from '../observability/metrics.js';
+import { outgoingOf, requestHeader } from './node-bindings.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 const SANE_REQUEST_ID = /^[\w\-=]{1,128}$/;
@@ -25,10 +25,10 @@ const SANE_REQUEST_ID = /^[\w\-=]{1,128}$/;
  * profile). In process (`app.request`) there is no Node response.
  */
 export const withRequestId: MiddlewareHandler<{ Variables: RequestIdVariables }> = async (c, next) => {
-  const sent = c.req.header(REQUEST_ID_HEADER);
+  const sent = requestHeader(c, REQUEST_ID_HEADER);
   const id = sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID();
   c.set('requestId', id);
-  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  const outgoing = outgoingOf(c);
   if (outgoing) outgoing.setHeader(REQUEST_ID_HEADER, id);
   else c.header(REQUEST_ID_HEADER, id);
   await next();

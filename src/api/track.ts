@@ -26,6 +26,7 @@ import type { ApiMetrics } from '../observability/metrics.js';
 import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
 import { ApiError, ErrorBodySchema, FieldErrorSchema, errorResponse, unavailableResponse } from './errors.js';
 import { TIME_SCHEMA, eventJsonSchema, newestEventSchema } from './event-json-schema.js';
+import { requestHeader } from './node-bindings.js';
 import { readBody } from './request-body.js';
 
 export const CONTENT_TYPES = {
@@ -35,6 +36,8 @@ export const CONTENT_TYPES = {
   wire: 'application/vnd.streamtrack.avro',
 } as const;
 export const SCHEMA_VERSION_HEADER = 'x-schema-version';
+type BodyFormat = keyof typeof CONTENT_TYPES;
+const FORMAT_OF_MEDIA_TYPE = new Map(Object.entries(CONTENT_TYPES).map(([format, type]) => [type as string, format as BodyFormat]));
 
 export interface TrackLimits {
   maxBodyBytes: number;
@@ -204,12 +207,13 @@ async function resolveSchema(catalog: SchemaCatalog, pinned: string | undefined)
   }
 }
 
+function prepare(value: unknown, schema: EventSchema, receivedAt: number, limits: EventLimits): Prepared {
+  const validation = validateEvent(value, schema.type, receivedAt, limits);
+  return validation.ok ? { ok: true, record: validation.value, schema } : validation;
+}
+
 /** A client-encoded event: framed, of a registered event schema, decodable with it. */
-async function prepareWire(
-  bytes: Uint8Array,
-  catalog: SchemaCatalog,
-  prepare: (value: unknown, schema: EventSchema) => Prepared,
-): Promise<Prepared> {
+async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt: number, limits: EventLimits): Promise<Prepared> {
   let frame;
   try {
     frame = decodeFrame(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -233,7 +237,7 @@ async function prepareWire(
   }
   // The server's fields are the server's to set, whatever the client encoded.
   const { received_at: _received, warnings: _warnings, ...event } = decoded;
-  return prepare(event, schema);
+  return prepare(event, schema, receivedAt, limits);
 }
 
 function respond(c: Context, results: EventResult[], single: boolean) {
@@ -255,17 +259,13 @@ export function createTrackRoutes(deps: TrackDeps) {
   return routes.openapi(
     trackRoute(limits),
     async (c) => {
-      const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      const format = (Object.keys(CONTENT_TYPES) as Array<keyof typeof CONTENT_TYPES>).find((f) => CONTENT_TYPES[f] === contentType);
+      const contentType = (requestHeader(c, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      const format = FORMAT_OF_MEDIA_TYPE.get(contentType);
       if (!format) {
         throw new ApiError(415, 'unsupported_media_type', `content type must be one of ${Object.values(CONTENT_TYPES).join(', ')}, got "${contentType}"`);
       }
       const bytes = await readBody(c, limits.maxBodyBytes);
       const receivedAt = now();
-      const prepare = (value: unknown, schema: EventSchema): Prepared => {
-        const validation = validateEvent(value, schema.type, receivedAt, limits.event);
-        return validation.ok ? { ok: true, record: validation.value, schema } : validation;
-      };
 
       let single: boolean;
       let prepared: Prepared[];
@@ -274,7 +274,7 @@ export function createTrackRoutes(deps: TrackDeps) {
           throw new ApiError(413, 'event_too_large', `event is ${bytes.length} bytes, at most ${limits.body.maxEventBytes} allowed`);
         }
         single = true;
-        prepared = [await prepareWire(bytes, deps.catalog, prepare)];
+        prepared = [await prepareWire(bytes, deps.catalog, receivedAt, limits.event)];
       } else {
         let items: BodyItem[];
         try {
@@ -283,8 +283,8 @@ export function createTrackRoutes(deps: TrackDeps) {
           if (error instanceof BodyError) throw new ApiError(error.status, error.code, error.message);
           throw error;
         }
-        const schema = await resolveSchema(deps.catalog, c.req.header(SCHEMA_VERSION_HEADER));
-        prepared = items.map((item) => ('errors' in item ? { ok: false, errors: item.errors } : prepare(item.value, schema)));
+        const schema = await resolveSchema(deps.catalog, requestHeader(c, SCHEMA_VERSION_HEADER));
+        prepared = items.map((item) => ('errors' in item ? { ok: false, errors: item.errors } : prepare(item.value, schema, receivedAt, limits.event)));
       }
 
       const toPublish = prepared.flatMap((p) => (p.ok ? [p] : []));
