@@ -17,7 +17,7 @@ import { createActivitiesRoutes } from './activities.js';
 import { ApiError, createErrorHandler } from './errors.js';
 import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
-import { observeRequests, withRequestId } from './request-context.js';
+import { requestContext } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
 
@@ -42,7 +42,7 @@ export function trackLimits(api: Config['api']): TrackLimits {
 export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, deps: ApiDeps) {
   const root = new OpenAPIHono<BlankEnv>();
   // Before any route, so it wraps them all (`.use` would not keep the OpenAPIHono type for the chain).
-  root.use(withRequestId, observeRequests(deps.metrics, deps.logger));
+  root.use(requestContext(deps.metrics, deps.logger));
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route('/activities', createActivitiesRoutes(deps.clickhouse))

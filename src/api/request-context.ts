@@ -18,23 +18,16 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 const SANE_REQUEST_ID = /^[\w\-=]{1,128}$/;
 
 /**
- * Hono's requestId middleware, but for where the header is written: on the
- * Node server it goes straight onto the Node response, whose head merges it
- * in. Set through Hono (`c.header`), it makes every response carry a Fetch
- * Headers object: about 3% of a single-event /track's CPU (bench:track
- * profile). In process (`app.request`) there is no Node response.
+ * One middleware rather than two (a request id, then metrics and log): Hono
+ * composes every middleware with a promise and a closure per request.
+ *
+ * The id is Hono's requestId middleware's, but written straight onto the
+ * Node response, whose head merges it in. Set through Hono (`c.header`), it
+ * makes every response carry a Fetch Headers object: about 3% of a
+ * single-event /track's CPU (bench:track profile). In process
+ * (`app.request`) there is no Node response.
  */
-export const withRequestId: MiddlewareHandler<{ Variables: RequestIdVariables }> = async (c, next) => {
-  const sent = requestHeader(c, REQUEST_ID_HEADER);
-  const id = sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID();
-  c.set('requestId', id);
-  const outgoing = outgoingOf(c);
-  if (outgoing) outgoing.setHeader(REQUEST_ID_HEADER, id);
-  else c.header(REQUEST_ID_HEADER, id);
-  await next();
-};
-
-export function observeRequests(metrics: ApiMetrics, logger: Logger): MiddlewareHandler {
+export function requestContext(metrics: ApiMetrics, logger: Logger): MiddlewareHandler<{ Variables: RequestIdVariables }> {
   // The metrics of each method, route and status, looked up once: prom-client
   // hashes a label object on every call, and this runs for every request.
   const children = new Map<string, { requests: { inc(): void }; duration: { observe(seconds: number): void } }>();
@@ -49,6 +42,12 @@ export function observeRequests(metrics: ApiMetrics, logger: Logger): Middleware
   };
   return async (c, next) => {
     const started = performance.now();
+    const sent = requestHeader(c, REQUEST_ID_HEADER);
+    const id = sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID();
+    c.set('requestId', id);
+    const outgoing = outgoingOf(c);
+    if (outgoing) outgoing.setHeader(REQUEST_ID_HEADER, id);
+    else c.header(REQUEST_ID_HEADER, id);
     await next();
     const seconds = secondsSince(started);
     // The matched route's pattern (`/stats/users/:user_id`), never the raw path: bounded label values.
@@ -62,7 +61,7 @@ export function observeRequests(metrics: ApiMetrics, logger: Logger): Middleware
     const refused = c.res.status >= 400 && c.res.status < 500;
     // The entry is built only when it will be written: at the default level, successful requests are not.
     if (!refused && !logger.isLevelEnabled('debug')) return;
-    const entry = { request_id: c.get('requestId'), ...labels, path: c.req.path, ms: Math.round(seconds * 1000) };
+    const entry = { request_id: id, ...labels, path: c.req.path, ms: Math.round(seconds * 1000) };
     if (refused) logger.info(entry, 'request refused');
     else logger.debug(entry, 'request');
   };

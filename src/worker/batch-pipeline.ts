@@ -132,7 +132,10 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
   }
 
   function countWindows(topology: string, output: PartitionOutput<ActivityAggregate>) {
-    for (const result of output.results) deps.metrics.windowsEmitted.inc({ topology, kind: result.kind });
+    // Counted per kind, then added: prom-client hashes the labels on every inc, and a round emits tens of thousands of results.
+    const byKind = new Map<string, number>();
+    for (const { kind } of output.results) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    for (const [kind, n] of byKind) deps.metrics.windowsEmitted.inc({ topology, kind }, n);
     deps.metrics.lateEvents.inc({ topology }, output.late.length);
   }
 
