@@ -1,5 +1,5 @@
 /**
- * Raw events through the real ClickHouse engine: written as RowBinary and
+ * Raw events through the real ClickHouse engine: written as a Native block and
  * read back, every field as it went in, for the values an encoder gets wrong
  * first (multi-byte text, strings past 127 bytes, nulls, an offset past
  * 2^53); and the ids stored before migration 0006 re-keyed `event_ids`,
@@ -57,7 +57,7 @@ const plain: TrackedEvent = {
   warnings: [],
 };
 
-describe('raw events as RowBinary', () => {
+describe('raw events as a Native block', () => {
   it('reads back every field as written, and the Kafka position beyond 2^53', async () => {
     const offset = (2n ** 60n + 7n).toString();
     await insertEvents(

@@ -2,8 +2,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
 import { insertRows } from './insert-rows.js';
-import { ch, rowBinaryTable } from './row-binary.js';
 import { chunkByCost } from './lookup-chunks.js';
+import { ch, nativeTable } from './native-format.js';
 
 /** An event as the API returns it: every stored field, times in ISO-8601 UTC. */
 export interface StoredEvent {
@@ -56,7 +56,7 @@ export function toDateTime64(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 }
 
-const EVENTS = rowBinaryTable<EventRow>({
+const EVENTS = nativeTable<EventRow>({
   event_id: ch.uuid,
   project_id: ch.string,
   user_id: ch.string,

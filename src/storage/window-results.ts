@@ -11,8 +11,8 @@ import { splitUserKey, type GroupKey } from '../stream/topology.js';
 import type { LateEvent, StoredResult, WindowResult } from '../stream/window-store.js';
 import { toDateTime64 } from './events-table.js';
 import { insertRows } from './insert-rows.js';
-import { ch, rowBinaryTable } from './row-binary.js';
 import { chunkByCost, urlCost } from './lookup-chunks.js';
+import { ch, nativeTable } from './native-format.js';
 
 interface ActivityValues {
   events: number;
@@ -37,7 +37,7 @@ interface ActivityChangeRow extends ActivityValues {
   last_event_at: number;
 }
 
-const ACTIVITY_CHANGES = rowBinaryTable<ActivityChangeRow>({
+const ACTIVITY_CHANGES = nativeTable<ActivityChangeRow>({
   topology: ch.string,
   project_id: ch.string,
   user_id: ch.string,
@@ -72,7 +72,7 @@ interface SessionRow {
   duration_ms: number;
 }
 
-const SESSIONS = rowBinaryTable<SessionRow>({
+const SESSIONS = nativeTable<SessionRow>({
   topology: ch.string,
   project_id: ch.string,
   user_id: ch.string,
@@ -99,7 +99,7 @@ interface LateEventRow {
   corrected: 0 | 1;
 }
 
-const LATE_EVENTS = rowBinaryTable<LateEventRow>({
+const LATE_EVENTS = nativeTable<LateEventRow>({
   topology: ch.string,
   project_id: ch.string,
   user_id: ch.string,
@@ -118,7 +118,7 @@ interface WatermarkTableRow {
   late_events: number;
 }
 
-const WATERMARKS = rowBinaryTable<WatermarkTableRow>({
+const WATERMARKS = nativeTable<WatermarkTableRow>({
   topology: ch.string,
   partition: ch.uint32,
   watermark: ch.dateTime64ms,

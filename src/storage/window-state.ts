@@ -6,7 +6,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Checkpoint, WindowCheckpoint } from '../stream/window-store.js';
 import { insertRows } from './insert-rows.js';
-import { ch, rowBinaryTable } from './row-binary.js';
+import { ch, nativeTable } from './native-format.js';
 
 interface StateRow {
   topology: string;
@@ -23,7 +23,7 @@ interface StateRow {
   is_deleted: number;
 }
 
-const WINDOW_STATE = rowBinaryTable<StateRow>({
+const WINDOW_STATE = nativeTable<StateRow>({
   topology: ch.string,
   partition: ch.uint32,
   key: ch.string,
