@@ -2,8 +2,21 @@
  * A consumer-group member that hands fetched partition batches, a round at a
  * time, to a processing function (an RxJS pipeline) and commits only after
  * that pipeline completed, at the commit points it names (an offset, and
- * metadata kept with it): at-least-once delivery into the sinks. kafkajs
- * waits for the pipeline before fetching more, which is the backpressure.
+ * metadata kept with it): at-least-once delivery into the sinks.
+ *
+ * A round is processed in two steps, and two rounds overlap: once round k is
+ * taken in (for the worker: its raw events stored, its windows folded) and
+ * round k-1 is finished, kafkajs is let go to fetch round k+1 while round k
+ * finishes (its window writes) and commits. So at most two rounds are in
+ * memory, finishes and commits keep the rounds' order, and the next fetch,
+ * its decoding and its id lookups run while this round's windows are
+ * written. Before the member gives up its partitions (a rebalance, leaving
+ * the group on stop) it waits for the round still finishing, through a hook
+ * in kafkajs' runner (patches/README.md), so no round of a partition is
+ * still being written when its next owner starts on it. A round that fails
+ * to finish stops every later one from being taken in or committed until
+ * the member has rejoined the group, which restarts it from the committed
+ * offsets with its state reset.
  *
  * A round is every batch kafkajs hands over in the same turn of the event
  * loop (src/stream/rounds.ts): with one kafkajs worker per partition, that is
@@ -70,12 +83,17 @@ export interface RunningConsumer {
   crashed: Promise<Error>;
 }
 
+/** A round taken in: its commit points, and what is left to do before they are committed. */
+export interface TakenRound {
+  /** One per batch of the round, in the same order. */
+  commits: CommitPoint[];
+  /** Subscribed once the previous round finished; nothing is committed unless it completes. */
+  finish: Observable<unknown>;
+}
+
 export interface BatchHandlers {
-  /**
-   * Turns a round of batches (distinct partitions) into their commit points,
-   * in the same order; nothing is committed unless it completes.
-   */
-  process(round: PartitionBatch[]): Observable<CommitPoint[]>;
+  /** Takes in a round of batches (distinct partitions); the next round is taken in once this completes. */
+  process(round: PartitionBatch[]): Observable<TakenRound>;
   /** The assignment changed: state kept per partition is no longer valid. */
   onAssignment(): void;
 }
@@ -117,11 +135,16 @@ export async function runBatchConsumer(
   let crashed!: (error: Error) => void;
   const crashedPromise = new Promise<Error>((resolve) => (crashed = resolve));
   let member = false;
+  /** The round let go to finish (its writes and commit): settles either way. */
+  let finishing: Promise<void> = Promise.resolve();
+  /** Why a round failed to finish since the member joined the group, if one did. */
+  let failed: Error | undefined;
 
   consumer.on(consumer.events.REBALANCING, () => (member = false));
   consumer.on(consumer.events.STOP, () => (member = false));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     member = true;
+    failed = undefined;
     handlers.onAssignment();
     observer?.assigned();
     logger.info(
@@ -135,11 +158,10 @@ export async function runBatchConsumer(
     if (!payload.restart) crashed(payload.error);
   });
 
-  const joinRound = gatherRounds<RoundMember>(async (members) => {
-    const commits = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
+  async function finishRound(members: RoundMember[], taken: TakenRound) {
+    await lastValueFrom(taken.finish, { defaultValue: undefined });
     // A partition revoked meanwhile is left uncommitted: its new owner replays from the last commit.
-    const owned = members.flatMap((member, i) => (member.batch.isStale() ? [] : [{ member, commit: commits[i]! }]));
-    for (const { member } of owned) member.resolveOffset(member.batch.lastOffset); // advances this member's fetch position
+    const owned = members.flatMap((member, i) => (member.batch.isStale() ? [] : [{ member, commit: taken.commits[i]! }]));
     if (owned.length > 0) {
       await consumer.commitOffsets(owned.map(({ member, commit }) => ({ topic: member.batch.topic, partition: member.batch.partition, ...commit })));
     }
@@ -153,6 +175,20 @@ export async function runBatchConsumer(
         lag: Number(BigInt(member.highWatermark) - BigInt(batch.lastOffset) - 1n),
       });
     }
+  }
+
+  const joinRound = gatherRounds<RoundMember>(async (members) => {
+    if (failed) throw failed;
+    const taken = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
+    await finishing;
+    // The previous round did not finish: its records are past kafkajs' fetch position but uncommitted, so this
+    // round must not be let go either. The error reaches kafkajs, which rejoins or restarts the consumer.
+    if (failed) throw failed;
+    for (const member of members) if (!member.batch.isStale()) member.resolveOffset(member.batch.lastOffset); // advances the fetch position
+    finishing = finishRound(members, taken).catch((error: unknown) => {
+      failed ??= error instanceof Error ? error : new Error(String(error));
+      logger.warn({ err: failed, partitions: members.map((m) => m.batch.partition) }, 'round failed to finish; not committed');
+    });
   });
 
   await consumer.connect();
@@ -161,6 +197,7 @@ export async function runBatchConsumer(
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+    onPartitionsRevoked: () => finishing,
     eachBatch: async ({ batch, heartbeat, isStale, resolveOffset }) => {
       if (batch.isEmpty()) return;
       await joinRound({

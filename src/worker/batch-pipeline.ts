@@ -2,14 +2,17 @@
  * What the worker does with one round of partition batches (see
  * batch-consumer), top to bottom:
  *
- *   raw-events topology (decode, dead letters, dedupe), then its insert of
- *   the raw events; meanwhile
- *   -> each windowed topology: fold each partition's canonical events into
- *      that partition's windows; once the raw events are stored, write the
- *      results, then the checkpoints of the windows that changed, late
- *      events and the watermarks, one insert per table for the whole round
- *   -> each batch's commit point: after the batch, with each topology's
- *      watermark and the processed position as commit metadata
+ *   taking the round in:
+ *     raw-events topology (decode, dead letters, dedupe), then its insert of
+ *     the raw events; meanwhile each windowed topology folds each
+ *     partition's canonical events into that partition's windows
+ *     -> each batch's commit point: after the batch, with each topology's
+ *        watermark and the processed position as commit metadata
+ *   finishing it (while the next round is taken in, see batch-consumer):
+ *     write the window results, then the checkpoints of the windows that
+ *     changed, late events and the watermarks, one insert per table for the
+ *     whole round; rounds finish in order, so a round's writes never pass
+ *     the previous round's
  *
  * A partition's next owner (after a rebalance, a crash) restores the open
  * windows from their checkpoint and the watermark from the commit; records
@@ -19,7 +22,7 @@
  */
 import { asyncScheduler, concatMap, defer, forkJoin, map, of, subscribeOn, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { CommitPoint, CommittedPosition, PartitionBatch } from '../kafka/batch-consumer.js';
+import type { CommitPoint, CommittedPosition, PartitionBatch, TakenRound } from '../kafka/batch-consumer.js';
 import type { Logger } from '../logger.js';
 import { secondsSince, type WorkerMetrics } from '../observability/metrics.js';
 import type { ActivityAggregate } from '../stream/aggregates.js';
@@ -240,7 +243,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
       resumed = new Map();
       committed = undefined;
     },
-    process(round: PartitionBatch[]): Observable<CommitPoint[]> {
+    process(round: PartitionBatch[]): Observable<TakenRound> {
       const retried = retriedFor(round);
       return retried('resume state', () => Promise.all(round.map((batch) => resume(batch.partition)))).pipe(
         concatMap((replayedBelow) => {
@@ -253,9 +256,14 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
               // are written only once it is stored, which is what lets a
               // partition's stored offsets bound what any owner has written.
               const computed = defer(() => of(computeWindows(round, raw, replayEnds))).pipe(subscribeOn(asyncScheduler));
-              return forkJoin([raw.insert, computed]).pipe(concatMap(([, outputs]) => writeWindows(outputs, retried)));
+              return forkJoin([raw.insert, computed]);
             }),
-            map(() => round.map((batch, i) => commitPoint(batch, replayedBelow[i]!))),
+            // The commit points carry the watermarks as of this round: the next
+            // round may be folded in before this one's results are written.
+            map(([, outputs]) => ({
+              commits: round.map((batch, i) => commitPoint(batch, replayedBelow[i]!)),
+              finish: writeWindows(outputs, retried),
+            })),
           );
         }),
       );
