@@ -5,9 +5,10 @@
  * and row counts, then each column whole (its name, its type, its values).
  *
  * Why Native: the engine reads a column at a time instead of dispatching on
- * every value of every row. For the same 35,000 raw events it took 0.05-0.06 s
- * against 0.11-0.12 s as RowBinary (and 189-239 ms per 25,000 as JSONColumns,
- * before that), and the raw insert is on the worker's path every round. No
+ * every value of every row. For the same 35,000 raw events it took 63 ms
+ * against 131 ms as RowBinary (medians of eight alternating inserts into
+ * `events` with its views; JSONColumns, before that, took 189-239 ms per
+ * 25,000), and the raw insert is on the worker's path every round. No
  * maintained npm package writes Native (@clickhouse/client sends only the
  * formats it can stream as text or rows), so the few types the tables use are
  * encoded here.
