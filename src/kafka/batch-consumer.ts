@@ -14,9 +14,9 @@
  * the group on stop) it waits for the round still finishing, through a hook
  * in kafkajs' runner (patches/README.md), so no round of a partition is
  * still being written when its next owner starts on it. A round that fails
- * to finish stops every later one from being taken in or committed until
- * the member has rejoined the group, which restarts it from the committed
- * offsets with its state reset.
+ * to finish is read again, as after a rejoin: its partitions go back to
+ * their commits and the handlers' state is reset; a round taken in
+ * meanwhile is not let go.
  *
  * A round is every batch kafkajs hands over in the same turn of the event
  * loop (src/stream/rounds.ts): with one kafkajs worker per partition, that is
@@ -137,14 +137,16 @@ export async function runBatchConsumer(
   let member = false;
   /** The round let go to finish (its writes and commit): settles either way. */
   let finishing: Promise<void> = Promise.resolve();
-  /** Why a round failed to finish since the member joined the group, if one did. */
-  let failed: Error | undefined;
+  /** A round let go that failed to finish, until it is read again. */
+  let unfinished: PartitionBatch[] | undefined;
+  /** A round is being taken in: the handlers' state must not be reset under it. */
+  let taking = false;
 
   consumer.on(consumer.events.REBALANCING, () => (member = false));
   consumer.on(consumer.events.STOP, () => (member = false));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     member = true;
-    failed = undefined;
+    unfinished = undefined; // the new assignment starts from the commits
     handlers.onAssignment();
     observer?.assigned();
     logger.info(
@@ -177,17 +179,44 @@ export async function runBatchConsumer(
     }
   }
 
-  const joinRound = gatherRounds<RoundMember>(async (members) => {
-    if (failed) throw failed;
-    const taken = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
-    await finishing;
-    // The previous round did not finish: its records are past kafkajs' fetch position but uncommitted, so this
-    // round must not be let go either. The error reaches kafkajs, which rejoins or restarts the consumer.
-    if (failed) throw failed;
+  /**
+   * Reads a round that failed to finish again, as a rejoin would: its
+   * partitions go back to where it began, which the last commits name, and
+   * the handlers drop their state, to restore it from the commits and
+   * checkpoints. Every other partition is already at its commit: a round is
+   * let go only once the one before it finished.
+   */
+  function rewind() {
+    const batches = unfinished!;
+    unfinished = undefined;
+    handlers.onAssignment();
+    for (const batch of batches) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset });
+    logger.warn({ partitions: batches.map((b) => b.partition) }, 'reading again a round that failed to finish');
+  }
+
+  const joinRound = gatherRounds<RoundMember>(async (gathered) => {
+    // A batch fetched before a rewind's seek: its partition is read again from the seek.
+    const members = gathered.filter((m) => !m.batch.isStale());
+    if (members.length === 0) return;
+    taking = true;
+    let taken: TakenRound;
+    try {
+      taken = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
+      await finishing;
+    } finally {
+      taking = false;
+    }
+    if (unfinished) {
+      // The previous round failed to finish while this one was taken in, on state that is now dropped:
+      // this round is not let go, so kafkajs fetches it again.
+      rewind();
+      return;
+    }
     for (const member of members) if (!member.batch.isStale()) member.resolveOffset(member.batch.lastOffset); // advances the fetch position
     finishing = finishRound(members, taken).catch((error: unknown) => {
-      failed ??= error instanceof Error ? error : new Error(String(error));
-      logger.warn({ err: failed, partitions: members.map((m) => m.batch.partition) }, 'round failed to finish; not committed');
+      logger.warn({ err: error, partitions: members.map((m) => m.batch.partition) }, 'round failed to finish; not committed');
+      unfinished = members.map((m) => m.batch);
+      if (!taking) rewind();
     });
   });
 
