@@ -200,18 +200,20 @@ export async function runBatchConsumer(
     if (members.length === 0) return;
     taking = true;
     let taken: TakenRound;
+    let rewound = false;
     try {
       taken = await lastValueFrom(handlers.process(members.map((m) => m.batch)));
       await finishing;
     } finally {
       taking = false;
+      // The previous round failed to finish while this one was taken in (or failed to be).
+      if (unfinished) {
+        rewind();
+        rewound = true;
+      }
     }
-    if (unfinished) {
-      // The previous round failed to finish while this one was taken in, on state that is now dropped:
-      // this round is not let go, so kafkajs fetches it again.
-      rewind();
-      return;
-    }
+    // Taken in on state that is now dropped: not let go, so kafkajs fetches it again.
+    if (rewound) return;
     for (const member of members) if (!member.batch.isStale()) member.resolveOffset(member.batch.lastOffset); // advances the fetch position
     finishing = finishRound(members, taken).catch((error: unknown) => {
       logger.warn({ err: error, partitions: members.map((m) => m.batch.partition) }, 'round failed to finish; not committed');
