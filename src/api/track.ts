@@ -304,23 +304,17 @@ export function createTrackRoutes(deps: TrackDeps) {
       }
 
       let next = 0;
-      // Counted per label, then added: a batch costs one label lookup per schema and reason, not per event.
-      const accepted = new Map<number, number>();
-      const refused = new Map<RefusalCode, number>();
       const results = prepared.map((p, index): EventResult => {
         if (!p.ok) {
-          const reason = p.errors[0]!.code;
-          refused.set(reason, (refused.get(reason) ?? 0) + 1);
+          deps.metrics.eventsRefused.add(p.errors[0]!.code, 1);
           return { index, status: 'refused', errors: p.errors };
         }
         const { partition, offset } = published[next++]!;
-        accepted.set(p.schema.id, (accepted.get(p.schema.id) ?? 0) + 1);
+        deps.metrics.eventsAccepted.add(p.schema.id, 1);
         const result: EventResult = { index, status: 'accepted', event_id: p.record.event_id, partition, offset, schema_id: p.schema.id };
         if (p.record.warnings.length > 0) result.warnings = p.record.warnings;
         return result;
       });
-      for (const [schema_id, n] of accepted) deps.metrics.eventsAccepted.inc({ schema_id }, n);
-      for (const [reason, n] of refused) deps.metrics.eventsRefused.inc({ reason }, n);
       return respond(c, results, single);
     },
   );

@@ -11,6 +11,32 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Records per batch: single events up to full fetches. */
 const SIZE_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
+/**
+ * A counter by one label whose hot path adds to a plain Map, folded into
+ * prom-client when the registry is collected (a scrape of /metrics), so a
+ * scrape reads the same totals. prom-client's own `inc` builds, checks and
+ * hashes a label object on every call: about 0.5 us of a single-event
+ * /track (bench:track profile), where this is a Map lookup.
+ */
+export interface TalliedCounter {
+  add(labelValue: string | number, n: number): void;
+}
+
+function talliedCounter(config: { name: string; help: string; labelName: string; registry: Registry }): TalliedCounter {
+  const pending = new Map<string | number, number>();
+  new Counter({
+    name: config.name,
+    help: config.help,
+    labelNames: [config.labelName],
+    registers: [config.registry],
+    collect() {
+      for (const [value, n] of pending) this.inc({ [config.labelName]: value }, n);
+      pending.clear();
+    },
+  });
+  return { add: (value, n) => pending.set(value, (pending.get(value) ?? 0) + n) };
+}
+
 function processRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
@@ -31,17 +57,17 @@ export function createApiMetrics() {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    eventsAccepted: new Counter({
+    eventsAccepted: talliedCounter({
       name: 'streamtrack_events_accepted_total',
       help: 'Events accepted by POST /track and acknowledged by Kafka, by writer schema id',
-      labelNames: ['schema_id'] as const,
-      registers: [registry],
+      labelName: 'schema_id',
+      registry,
     }),
-    eventsRefused: new Counter({
+    eventsRefused: talliedCounter({
       name: 'streamtrack_events_refused_total',
       help: "Events refused by POST /track, by the code of the event's first problem",
-      labelNames: ['reason'] as const,
-      registers: [registry],
+      labelName: 'reason',
+      registry,
     }),
     produceDuration: new Histogram({
       name: 'streamtrack_kafka_produce_duration_seconds',
