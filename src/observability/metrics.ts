@@ -18,7 +18,7 @@ const SIZE_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
  * hashes a label object on every call: about 0.5 us of a single-event
  * /track (bench:track profile), where this is a Map lookup.
  */
-export interface TalliedCounter {
+interface TalliedCounter {
   add(labelValue: string | number, n: number): void;
 }
 
