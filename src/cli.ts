@@ -1,6 +1,8 @@
+#!/usr/bin/env node
 /**
- * StreamTrack's command line: `api`, `worker`, and the one-shot `init`
- * (migrations, topics, schemas), `migrate` and `register-schemas`.
+ * StreamTrack's command line: `api`, `worker`, the one-shot `init`
+ * (migrations, topics, schemas), `migrate` and `register-schemas`, and
+ * `projects …` / `keys …` (src/auth/manage.ts).
  * Each process builds its config from the environment once, here.
  */
 import { bootstrapSteps, runSteps } from './bootstrap.js';
@@ -9,6 +11,9 @@ import { createKafka } from './kafka/client.js';
 import { startApi } from './api/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRegistry, registerEventSchemas, valueSubject } from './serde/event-schemas.js';
+import { createKeyStore } from './auth/key-store.js';
+import { MANAGE_USAGE, UsageError, manage } from './auth/manage.js';
+import { createClickHouse } from './storage/clickhouse.js';
 import { migrate } from './storage/migrations.js';
 import { startWorker } from './worker/worker.js';
 
@@ -66,6 +71,22 @@ async function main(command: string | undefined): Promise<void> {
       logger.info({ applied: applied.map((m) => `${m.version}_${m.name}`) }, 'migrations applied');
       return;
     }
+    case 'projects':
+    case 'keys': {
+      // Migrations first, so the tables exist on a fresh database (the CLI runs with the init job's rights).
+      await migrate(config.clickhouse);
+      const clickhouse = createClickHouse(config.clickhouse);
+      try {
+        for (const line of await manage(createKeyStore(clickhouse), process.argv.slice(2))) console.log(line);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        console.error(`${error.message}\n${MANAGE_USAGE}`);
+        process.exitCode = 2;
+      } finally {
+        await clickhouse.close();
+      }
+      return;
+    }
     case 'register-schemas': {
       const subject = valueSubject(config.kafka.eventsTopic);
       const id = await registerEventSchemas(createRegistry(config.schemaRegistry.url), subject);
@@ -73,7 +94,7 @@ async function main(command: string | undefined): Promise<void> {
       return;
     }
     default:
-      console.error('usage: streamtrack api|worker|init|migrate|register-schemas');
+      console.error(`usage: streamtrack api|worker|init|migrate|register-schemas\n${MANAGE_USAGE}`);
       process.exit(2);
   }
 }

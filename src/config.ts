@@ -11,6 +11,11 @@ const positiveInt = z.coerce.number().int().positive();
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 const EnvSchema = z.object({
+  // Unset means keys: only the local start scripts and docker-compose say open.
+  STREAMTRACK_AUTH: z.enum(['open', 'keys']).default('keys'),
+  AUTH_REFRESH_MS: positiveInt.default(2_000),
+  API_WRITE_EVENTS_PER_SECOND: positiveInt.default(1_000),
+  API_READ_REQUESTS_PER_SECOND: positiveInt.default(20),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(8080),
   API_MAX_BODY_BYTES: positiveInt.default(512_000),
@@ -43,6 +48,14 @@ const EnvSchema = z.object({
 });
 
 export interface Config {
+  auth: {
+    mode: 'open' | 'keys';
+    /** How often each API process reloads the keys: the longest a revocation takes to reach it, plus a query. */
+    refreshMs: number;
+    /** Per key, per API replica, unless the project sets its own. */
+    writeEventsPerSecond: number;
+    readRequestsPerSecond: number;
+  };
   api: {
     host: string;
     port: number;
@@ -85,6 +98,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   return {
+    auth: {
+      mode: e.STREAMTRACK_AUTH,
+      refreshMs: e.AUTH_REFRESH_MS,
+      writeEventsPerSecond: e.API_WRITE_EVENTS_PER_SECOND,
+      readRequestsPerSecond: e.API_READ_REQUESTS_PER_SECOND,
+    },
     api: {
       host: e.API_HOST,
       port: e.API_PORT,

@@ -14,10 +14,11 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FieldError } from '../ingestion/validate-event.js';
-import { storedEventPositions } from '../storage/events-table.js';
+import { idsOfProject, storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter } from '../storage/activity-query.js';
+import { readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
 import { decodeCursor, encodeCursor } from './activities-cursor.js';
-import { CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
+import { ACCESS_ERROR_RESPONSES, CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
 import { expecting, integer, invalidParameters, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 export const ACTIVITIES_LIMIT = { default: 100, max: 1_000 } as const;
@@ -77,6 +78,7 @@ const param = (description: string) => ({ param: { description } });
 
 const ActivitiesQuery = queryParameters(
   {
+    project_id: z.string().optional().openapi(param("Only this project: with a key or token, its own project (another is refused with 403); in open mode, any.")),
     user_id: many(z.string(), MAX_VALUES).openapi(param(`Only these users; repeat the parameter for several (up to ${MAX_VALUES}).`)),
     action: many(z.string(), MAX_VALUES).openapi(param(`Only these actions; repeat the parameter for several (up to ${MAX_VALUES}).`)),
     from: time.optional().openapi(param('Event time from (inclusive): ISO-8601 with a zone, or epoch ms.')),
@@ -111,6 +113,7 @@ export const activitiesRoute = createRoute({
   responses: {
     200: { description: 'A page of events', content: { 'application/json': { schema: ActivitiesPageSchema } } },
     400: errorResponse('`invalid_parameter`: `details` names each parameter, what is allowed and what came'),
+    ...ACCESS_ERROR_RESPONSES,
     ...CLICKHOUSE_ERROR_RESPONSES,
   },
 });
@@ -128,29 +131,45 @@ function propertyFilters(queries: Record<string, string[]>): ActivityFilter['pro
   return filters;
 }
 
-async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number) {
+/**
+ * Polls the id lookup until every id is stored or the wait is over. A read
+ * confined to a project counts only its own project's (and users') events as
+ * stored, so another project's event ids never read as present.
+ */
+async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number, filter: ActivityFilter) {
   const started = Date.now();
   for (;;) {
     const stored = await storedEventPositions(clickhouse, ids);
-    const satisfied = ids.every((id) => stored.has(id));
+    let satisfied = ids.every((id) => stored.has(id));
     const waited = Date.now() - started;
+    if (satisfied && filter.projectId !== undefined) {
+      const own = await idsOfProject(clickhouse, ids, filter.projectId, filter.userIds);
+      satisfied = ids.every((id) => own.has(id));
+      if (!satisfied) return { satisfied, waited_ms: waited };
+    }
     if (satisfied || waited >= waitMs) return { satisfied, waited_ms: waited };
     await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, waitMs - waited)));
   }
 }
 
-export function createActivitiesRoutes(clickhouse: ClickHouseClient) {
-  return new OpenAPIHono({ defaultHook: refuseInvalidParameters }).openapi(activitiesRoute, async (c) => {
+export function createActivitiesRoutes(clickhouse: ClickHouseClient, access: AccessControl) {
+  const routes = new OpenAPIHono<{ Variables: PrincipalVariables }>({ defaultHook: refuseInvalidParameters });
+  // Apart from the chain: `.use` would not keep the OpenAPIHono type.
+  routes.use(access.reads('events:read'));
+  return routes.openapi(activitiesRoute, async (c) => {
     const query = c.req.valid('query');
+    const principal = c.get('principal');
+    const projectId = readProject(principal, query.project_id);
     const filter: ActivityFilter = {
-      userIds: query.user_id,
+      ...(projectId === undefined ? {} : { projectId }),
+      userIds: readUsers(principal, query.user_id),
       actions: query.action,
       ...(query.from === undefined ? {} : { from: query.from }),
       ...(query.to === undefined ? {} : { to: query.to }),
       ...(query.session_id === undefined ? {} : { sessionId: query.session_id }),
       properties: propertyFilters(c.req.queries()),
     };
-    const waited = query.wait_for.length > 0 ? await waitUntilStored(clickhouse, query.wait_for, query.wait_ms) : undefined;
+    const waited = query.wait_for.length > 0 ? await waitUntilStored(clickhouse, query.wait_for, query.wait_ms, filter) : undefined;
     const page = await queryActivities(clickhouse, {
       filter,
       order: query.order,

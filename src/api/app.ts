@@ -13,7 +13,11 @@ import type { Publisher } from '../kafka/publisher.js';
 import { createMetricsRoutes } from '../observability/metrics-route.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 import type { SchemaCatalog } from '../serde/event-schemas.js';
+import type { KeyCache } from '../auth/key-cache.js';
+import type { KeyStore } from '../auth/key-store.js';
+import { readPreflight, type AccessControl } from './access.js';
 import { createActivitiesRoutes } from './activities.js';
+import { createAdminRoutes } from './admin.js';
 import { ApiError, createErrorHandler } from './errors.js';
 import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
@@ -22,6 +26,9 @@ import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
 
 export interface ApiDeps {
+  access: AccessControl;
+  /** With keys (not in open mode): the store and cache the /admin routes change. */
+  keys?: { store: KeyStore; cache: KeyCache };
   catalog: SchemaCatalog;
   publisher: Publisher;
   clickhouse: ClickHouseClient;
@@ -43,10 +50,12 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
   const root = new OpenAPIHono<BlankEnv>();
   // Before any route, so it wraps them all (`.use` would not keep the OpenAPIHono type for the chain).
   root.use(requestContext(deps.metrics, deps.logger));
+  for (const path of ['/activities', '/activities/*', '/stats/*', '/admin/*']) root.use(path, readPreflight);
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
-    .route('/activities', createActivitiesRoutes(deps.clickhouse))
-    .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs))
+    .route('/activities', createActivitiesRoutes(deps.clickhouse, deps.access))
+    .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
+    .route('/admin', createAdminRoutes(deps.access, deps.keys))
     .route('/', createHealthRoutes(deps.readiness))
     .route('/', createMetricsRoutes(deps.metrics.registry));
   serveOpenApi(app);

@@ -50,6 +50,23 @@ export const CLICKHOUSE_ERROR_RESPONSES = {
   504: errorResponse('`query_timeout`: the query took longer than allowed; narrow the range or the filters'),
 } as const;
 
+/** What a route behind a key or token may answer besides its own results (see access.ts). */
+export const ACCESS_ERROR_RESPONSES = {
+  401: {
+    ...errorResponse('`unauthorized`: no credentials, or ones that are not valid (never says which)'),
+    headers: z.object({ 'WWW-Authenticate': z.string() }),
+  },
+  403: errorResponse("`forbidden`: valid credentials without the route's scope, or naming another project or user"),
+  429: {
+    ...errorResponse("`rate_limited`: over the key's limit (per API replica)"),
+    headers: z.object({
+      'Retry-After': z.string().openapi({ description: 'Seconds after which the same request would be admitted' }),
+      'RateLimit-Policy': z.string().openapi({ description: 'IETF RateLimit-Policy, e.g. `"write";q=1000;w=1`' }),
+      RateLimit: z.string().openapi({ description: 'IETF RateLimit, e.g. `"write";r=0;t=1`' }),
+    }),
+  },
+} as const;
+
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
@@ -58,6 +75,8 @@ export class ApiError extends Error {
     readonly details?: FieldError[],
     /** Seconds after which a retry may succeed (sent as Retry-After). */
     readonly retryAfter?: number,
+    /** Further response headers: WWW-Authenticate on a 401, the RateLimit fields on a 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -97,6 +116,7 @@ export function createErrorHandler(logger: Logger) {
     if (error.status === 500) logger.error({ err, request_id: c.get('requestId'), path: c.req.path }, 'request failed');
     else if (error.status >= 500) logger.warn({ request_id: c.get('requestId'), code: error.code, reason: error.message, path: c.req.path }, 'dependency unavailable');
     if (error.retryAfter !== undefined) c.header('Retry-After', String(error.retryAfter));
+    for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
     return c.json(errorBody(error), error.status);
   };
 }

@@ -13,7 +13,12 @@ import { listen, type Listening } from '../http/listen.js';
 import type { Logger } from '../logger.js';
 import { createApiMetrics } from '../observability/metrics.js';
 import { createRegistry, createSchemaCatalog, valueSubject } from '../serde/event-schemas.js';
-import { createClickHouse } from '../storage/clickhouse.js';
+import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
+import { createAuthenticator } from '../auth/authenticator.js';
+import { createKeyCache } from '../auth/key-cache.js';
+import { createKeyStore } from '../auth/key-store.js';
+import { createRateLimiter } from '../auth/rate-limit.js';
+import { createAccessControl } from './access.js';
 import { createApp, type ApiDeps } from './app.js';
 
 export interface ApiServices {
@@ -28,6 +33,8 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
   const registry = createRegistry(config.schemaRegistry.url);
   const clickhouse = createClickHouse(config.clickhouse);
   const metrics = createApiMetrics();
+  const keys = config.auth.mode === 'keys' ? accessWithKeys(config, clickhouse, logger) : undefined;
+  if (!keys) logger.warn('STREAMTRACK_AUTH=open: anyone who reaches this API can write to and read every project; never run it so on a network');
   const publisher = createPublisher(
     kafka,
     { ...DEFAULT_PUBLISHER_SETTINGS, timeoutMs: config.api.publishTimeoutMs, lingerMs: config.kafka.lingerMs },
@@ -42,6 +49,8 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
   return {
     kafka,
     deps: {
+      access: keys?.access ?? createAccessControl({ mode: 'open' }),
+      ...(keys ? { keys: { store: keys.store, cache: keys.cache } } : {}),
       catalog: createSchemaCatalog(registry, valueSubject(config.kafka.eventsTopic), config.schemaRegistry.refreshMs),
       publisher,
       clickhouse,
@@ -65,10 +74,19 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
       },
     },
     async close() {
+      keys?.cache.close();
       await publisher.close();
       await clickhouse.close();
     },
   };
+}
+
+/** Keys mode: the key store, the cache every request checks, the authenticator and the limiter behind access control. */
+function accessWithKeys(config: Config, clickhouse: ClickHouseClient, logger: Logger) {
+  const store = createKeyStore(clickhouse);
+  const cache = createKeyCache(store, { refreshMs: config.auth.refreshMs, logger });
+  const authenticator = createAuthenticator(cache, config.auth);
+  return { store, cache, access: createAccessControl({ mode: 'keys', authenticator, limiter: createRateLimiter() }) };
 }
 
 export interface RunningApi {

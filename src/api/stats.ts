@@ -15,7 +15,9 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { GRANULARITY_MS, overview, progress, userSeries, userSessions, type Granularity, type Range } from '../storage/stats-query.js';
-import { CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
+import type { Principal } from '../auth/principal.js';
+import { forbidden, readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
+import { ACCESS_ERROR_RESPONSES, CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
 import { integer, iso, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 const TOPOLOGY = 'user-activity-1m';
@@ -77,7 +79,7 @@ const param = (description: string) => ({ param: { description } });
 const RangeShape = {
   from: time.openapi(param('Range start (inclusive): ISO-8601 with a zone, or epoch ms.')),
   to: time.openapi(param('Range end (exclusive), after `from` and within the longest range the route answers: ISO-8601 with a zone, or epoch ms.')),
-  project_id: z.string().default('default').openapi(param('Which project.')),
+  project_id: z.string().optional().openapi(param("Which project: with a key or token, its own (another is refused with 403); in open mode, `default` unless named.")),
 };
 type RangeParameters = z.infer<z.ZodObject<typeof RangeShape>>;
 
@@ -106,6 +108,7 @@ function statsResponses<T extends z.ZodTypeAny>(schema: T, description: string) 
     200: { description, headers: CACHING_HEADERS, content: { 'application/json': { schema } } },
     304: { description: 'Not modified: a final answer whose ETag the client sent in If-None-Match' },
     400: errorResponse('`invalid_parameter`: `details` names each parameter, what is allowed and what came'),
+    ...ACCESS_ERROR_RESPONSES,
     ...CLICKHOUSE_ERROR_RESPONSES,
   };
 }
@@ -163,7 +166,12 @@ function respond<T extends { final: boolean }>(c: Context, body: T) {
   return c.json(body, 200);
 }
 
-export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number) {
+/** The project a stats read is for: the principal's, or in open mode the one named (`default` if none). */
+function projectOf(principal: Principal, requested: string | undefined): string {
+  return readProject(principal, requested) ?? 'default';
+}
+
+export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number, access: AccessControl) {
   const closedBy = (watermark: number | null, end: number) => watermark !== null && end + graceMs <= watermark;
   const meta = async (topology: string, range: Range, lastEnd: number): Promise<StatsMeta> => {
     const { watermark, lateEvents } = await progress(clickhouse, topology, range);
@@ -175,13 +183,17 @@ export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number)
       late_events_dropped: lateEvents,
     };
   };
-  const rangeOf = (query: RangeParameters): Range => ({ projectId: query.project_id, from: query.from, to: query.to });
+  const rangeOf = (principal: Principal, query: RangeParameters): Range => ({ projectId: projectOf(principal, query.project_id), from: query.from, to: query.to });
+  /** The path's user, which a user-confined token must be. */
+  const userOf = (c: Context<{ Variables: PrincipalVariables }>, userId: string) => readUsers(c.get('principal'), [userId])[0]!;
 
-  return new OpenAPIHono({ defaultHook: refuseInvalidParameters })
+  const routes = new OpenAPIHono<{ Variables: PrincipalVariables }>({ defaultHook: refuseInvalidParameters });
+  routes.use(access.reads('stats:read'));
+  return routes
     .openapi(userSeriesRoute, async (c) => {
-      const { user_id: userId } = c.req.valid('param');
+      const userId = userOf(c, c.req.valid('param').user_id);
       const query = c.req.valid('query');
-      const range = rangeOf(query);
+      const range = rangeOf(c.get('principal'), query);
       const step = GRANULARITY_MS[query.granularity];
       const [points, info] = await Promise.all([userSeries(clickhouse, userId, query.granularity, range), meta(TOPOLOGY, range, range.to)]);
       const watermark = info.watermark === null ? null : Date.parse(info.watermark);
@@ -199,8 +211,8 @@ export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number)
       return respond(c, body);
     })
     .openapi(userSessionsRoute, async (c) => {
-      const { user_id: userId } = c.req.valid('param');
-      const range = rangeOf(c.req.valid('query'));
+      const userId = userOf(c, c.req.valid('param').user_id);
+      const range = rangeOf(c.get('principal'), c.req.valid('query'));
       const [sessions, info] = await Promise.all([userSessions(clickhouse, userId, range), meta(SESSIONS_TOPOLOGY, range, range.to)]);
       const body: z.infer<typeof UserSessionsSchema> = {
         user_id: userId,
@@ -211,8 +223,10 @@ export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number)
       return respond(c, body);
     })
     .openapi(overviewRoute, async (c) => {
+      const principal = c.get('principal');
+      if (principal.userId !== undefined) throw forbidden('the overview covers every user; this token reads its own user only');
       const query = c.req.valid('query');
-      const range = rangeOf(query);
+      const range = rangeOf(principal, query);
       const [totals, info] = await Promise.all([overview(clickhouse, range, query.top), meta(TOPOLOGY, range, range.to)]);
       const topActions = Object.entries(totals.actions)
         .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))

@@ -24,7 +24,9 @@ import {
 } from '../serde/event-schemas.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
-import { ApiError, ErrorBodySchema, FieldErrorSchema, errorResponse, unavailableResponse } from './errors.js';
+import type { Principal } from '../auth/principal.js';
+import { forbidden, type AccessControl } from './access.js';
+import { ACCESS_ERROR_RESPONSES, ApiError, ErrorBodySchema, FieldErrorSchema, errorResponse, unavailableResponse } from './errors.js';
 import { TIME_SCHEMA, eventJsonSchema, newestEventSchema } from './event-json-schema.js';
 import { requestHeader } from './node-bindings.js';
 import { readBody } from './request-body.js';
@@ -46,6 +48,7 @@ export interface TrackLimits {
 }
 
 export interface TrackDeps {
+  access: AccessControl;
   catalog: SchemaCatalog;
   publisher: Publisher;
   topic: string;
@@ -177,6 +180,7 @@ function trackRoute(limits: TrackLimits) {
         content: { [CONTENT_TYPES.json]: { schema: z.union([TrackResponseSchema, ErrorBodySchema]) } },
       },
       413: errorResponse('`payload_too_large`, `event_too_large` (a single-event body; in a batch such an event is refused alone), `too_many_events`'),
+      ...ACCESS_ERROR_RESPONSES,
       415: errorResponse('`unsupported_media_type`'),
       503: unavailableResponse('`kafka_unavailable`, or `schema_registry_unavailable` when the schema is not cached'),
     },
@@ -212,8 +216,21 @@ function prepare(value: unknown, schema: EventSchema, receivedAt: number, limits
   return validation.ok ? { ok: true, record: validation.value, schema } : validation;
 }
 
+/**
+ * The writer's project is the event's: an event without `project_id` gets
+ * it, one naming another project refuses the whole request (403) before
+ * anything is published. A token confined to a user writes only that user's events.
+ */
+function confine(value: unknown, principal: Principal): void {
+  if (principal.projectId === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  const event = value as Record<string, unknown>;
+  if (event.project_id === undefined) event.project_id = principal.projectId;
+  else if (event.project_id !== principal.projectId) throw forbidden(`this key writes to project "${principal.projectId}" only`);
+  if (principal.userId !== undefined && event.user_id !== principal.userId) throw forbidden('this token writes its own user\'s events only');
+}
+
 /** A client-encoded event: framed, of a registered event schema, decodable with it. */
-async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt: number, limits: EventLimits): Promise<Prepared> {
+async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt: number, limits: EventLimits, principal: Principal): Promise<Prepared> {
   let frame;
   try {
     frame = decodeFrame(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -237,6 +254,7 @@ async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt
   }
   // The server's fields are the server's to set, whatever the client encoded.
   const { received_at: _received, warnings: _warnings, ...event } = decoded;
+  confine(event, principal);
   return prepare(event, schema, receivedAt, limits);
 }
 
@@ -264,6 +282,8 @@ export function createTrackRoutes(deps: TrackDeps) {
       if (!format) {
         throw new ApiError(415, 'unsupported_media_type', `content type must be one of ${Object.values(CONTENT_TYPES).join(', ')}, got "${contentType}"`);
       }
+      // Header credentials are checked before the body is read: a bad key costs no body.
+      const fromHeader = await deps.access.fromHeader(c);
       const bytes = await readBody(c, limits.maxBodyBytes);
       const receivedAt = now();
 
@@ -274,15 +294,19 @@ export function createTrackRoutes(deps: TrackDeps) {
           throw new ApiError(413, 'event_too_large', `event is ${bytes.length} bytes, at most ${limits.body.maxEventBytes} allowed`);
         }
         single = true;
-        prepared = [await prepareWire(bytes, deps.catalog, receivedAt, limits.event)];
+        const principal = await deps.access.forEvents(c, fromHeader, undefined, 1);
+        prepared = [await prepareWire(bytes, deps.catalog, receivedAt, limits.event, principal)];
       } else {
         let items: BodyItem[];
+        let writeKey: string | undefined;
         try {
-          ({ single, items } = format === 'json' ? parseJsonBody(bytes, limits.body) : parseNdjsonBody(bytes, limits.body));
+          ({ single, items, writeKey } = format === 'json' ? parseJsonBody(bytes, limits.body) : parseNdjsonBody(bytes, limits.body));
         } catch (error) {
           if (error instanceof BodyError) throw new ApiError(error.status, error.code, error.message);
           throw error;
         }
+        const principal = await deps.access.forEvents(c, fromHeader, writeKey, items.length);
+        for (const item of items) if ('value' in item) confine(item.value, principal);
         const schema = await resolveSchema(deps.catalog, requestHeader(c, SCHEMA_VERSION_HEADER));
         prepared = items.map((item) => ('errors' in item ? { ok: false, errors: item.errors } : prepare(item.value, schema, receivedAt, limits.event)));
       }

@@ -19,6 +19,8 @@ export interface ParsedBody {
   /** The body was one event (not a batch): its refusal is the request's. */
   single: boolean;
   items: BodyItem[];
+  /** A `write_key` sent in the body (navigator.sendBeacon cannot set headers). */
+  writeKey?: string;
 }
 
 export class BodyError extends Error {

@@ -9,6 +9,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { STORED_EVENT_COLUMNS, toDateTime64, toStoredEvent, type StoredEvent, type StoredRow } from './events-table.js';
 
 export interface ActivityFilter {
+  /** The project the read is confined to; undefined only in open mode. */
+  projectId?: string;
   userIds: string[];
   actions: string[];
   /** Event time, inclusive. */
@@ -50,6 +52,10 @@ export async function queryActivities(client: ClickHouseClient, query: ActivityQ
   const { filter } = query;
   const where: string[] = [];
   const params: Record<string, unknown> = { limit: query.limit };
+  if (filter.projectId !== undefined) {
+    where.push('project_id = {project_id:String}');
+    params.project_id = filter.projectId;
+  }
   if (filter.userIds.length > 0) {
     where.push('user_id IN {user_ids:Array(String)}');
     params.user_ids = filter.userIds;

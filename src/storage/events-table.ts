@@ -152,6 +152,23 @@ export async function storedEventPositions(client: ClickHouseClient, ids: string
 }
 
 /**
+ * Which of these stored event ids belong to the project (and to the users,
+ * when given): `event_ids_by_time` knows no project, so a read confined to
+ * one confirms there what the id lookup found, and another project's ids
+ * read as not stored.
+ */
+export async function idsOfProject(client: ClickHouseClient, ids: string[], projectId: string, userIds: string[]): Promise<Set<string>> {
+  const result = await client.query({
+    query: `SELECT DISTINCT toString(event_id) AS id FROM events
+            WHERE project_id = {project:String} ${userIds.length > 0 ? 'AND user_id IN {users:Array(String)}' : ''}
+              AND event_id IN (${IDS})`,
+    query_params: { project: projectId, users: userIds, ids: ids.join(',') },
+    format: 'JSONEachRow',
+  });
+  return new Set((await result.json<{ id: string }>()).map((row) => row.id));
+}
+
+/**
  * The offset after the highest one stored from this partition (0 when none
  * is): a round's raw events are stored before its window results, so no
  * window result of a record at or above it has been written by anyone.
