@@ -22,12 +22,22 @@
  *      CONNECTIONS: events/s through to Kafka acknowledgements.
  * Every request body has its own user_id, so events spread over partitions.
  *
+ * /track runs with keys on (STREAMTRACK_AUTH=keys): every request carries a
+ * write key of a project whose write limit is out of reach, so the figures
+ * include the key check and the rate limiter; AUTH=open measures without.
+ * The no-op routes get the same header.
+ *
  *   npm run bench:track                      # 5 s per run, 3 rounds, at 50, 100, 200 and 400 connections
  *   DURATION=10 ROUNDS=5 CONNECTIONS=100 npm run bench:track
+ *   AUTH=open npm run bench:track
  *
  * Both processes share this machine's cores: the figures are a floor.
  */
 import autocannon from 'autocannon';
+import { createKeyStore } from '../src/auth/key-store.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { createClickHouse } from '../src/storage/clickhouse.js';
+import { migrate } from '../src/storage/migrations.js';
 import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
 import { cpuSeconds, freePort, machineCpuSeconds, rssMb, spawnTypeScript } from '../testing/processes.js';
@@ -39,6 +49,8 @@ import { median } from './stats.js';
 const DURATION = Number(process.env.DURATION ?? 5);
 const CONNECTIONS = (process.env.CONNECTIONS ?? '50,100,200,400').split(',').map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const AUTH = process.env.AUTH === 'open' ? 'open' : 'keys';
+let authorization: Record<string, string> = {};
 
 function event(i: number) {
   return { user_id: `user_${i % 10_000}`, action: 'bench', properties: { plan: 'pro', i, ok: true } };
@@ -57,7 +69,7 @@ async function load(url: string, connections: number, body: (i: number) => strin
     method: 'POST',
     connections,
     duration: DURATION,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authorization },
     requests: [{ setupRequest: (request) => ({ ...request, body: body(i++) }) }],
   });
   const after = await cpuNow(apiPid);
@@ -95,11 +107,26 @@ function line(name: string, r: Awaited<ReturnType<typeof load>>, unit = 'req/s')
   return `${name.padEnd(34)} ${r.okPerSecond.toFixed(0).padStart(8)} ${unit}   p50 ${l.p50} ms  p99 ${l.p99} ms  non-2xx ${r.other}   ${cpu}`;
 }
 
+/** A project whose write limit no run reaches, and a write key of it. */
+async function benchWriteKey(config: Config): Promise<string> {
+  await migrate(config.clickhouse);
+  const clickhouse = createClickHouse(config.clickhouse);
+  try {
+    const store = createKeyStore(clickhouse);
+    await store.createProject('bench', { writeEventsPerSecond: 1_000_000_000 });
+    return (await store.createKey('bench', ['write'])).key;
+  } finally {
+    await clickhouse.close();
+  }
+}
+
 async function main() {
   const services = await startServices();
   const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
   const port = await freePort();
-  const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
+  const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12', STREAMTRACK_AUTH: AUTH });
+  if (AUTH === 'keys') authorization = { authorization: `Bearer ${await benchWriteKey(loadConfig(env))}` };
+  console.log(`auth: ${AUTH}`);
   const server = spawnTypeScript(['bench/track-server.ts'], env);
   const base = `http://127.0.0.1:${port}`;
   try {

@@ -19,12 +19,14 @@ function documentOperationalRoutes(app: OpenAPIHono) {
     method: 'get',
     path: '/healthz',
     summary: 'Liveness: the process is up',
+    security: [],
     responses: { 200: { description: 'Up', content: { 'application/json': { schema: HealthSchema } } } },
   });
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/readyz',
     summary: 'Readiness: Kafka and the Schema Registry answer (2 s each); ClickHouse is reported, not required',
+    security: [],
     responses: {
       200: { description: 'Ready', content: readiness },
       503: { description: 'A required dependency does not answer', content: readiness },
@@ -34,14 +36,32 @@ function documentOperationalRoutes(app: OpenAPIHono) {
     method: 'get',
     path: '/metrics',
     summary: "Prometheus metrics in Prometheus' text format",
+    security: [],
     responses: { 200: { description: 'The metrics', content: { 'text/plain': { schema: z.string() } } } },
+  });
+}
+
+/** Where a key or token goes (src/api/access.ts); POST /track also takes a `write_key` in the body. */
+function documentCredentials(app: OpenAPIHono) {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`st_wk_…` write key, `st_sk_…` secret key) or a JWT (HS256 with the project secret, or RS256/ES256 from its JWKS)',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'basic', {
+    type: 'http',
+    scheme: 'basic',
+    description: "An API key as the user name, the password empty (what Segment's and RudderStack's libraries send)",
   });
 }
 
 export function serveOpenApi(app: OpenAPIHono) {
   documentOperationalRoutes(app);
+  documentCredentials(app);
   app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
+    // Every route but the health checks; in open mode (STREAMTRACK_AUTH=open) none is needed.
+    security: [{ bearer: [] }, { basic: [] }],
     // The version of the HTTP contract, not of the package.
     info: {
       title: 'StreamTrack API',
