@@ -23,6 +23,7 @@ import {
   type SchemaCatalog,
 } from '../serde/event-schemas.js';
 import type { ApiMetrics } from '../observability/metrics.js';
+import { avroBoundsProblem, eventAvroBounds, type AvroBounds } from '../serde/bounded-avro.js';
 import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
 import { ApiError, ErrorBodySchema, FieldErrorSchema, errorResponse, unavailableResponse } from './errors.js';
 import { TIME_SCHEMA, eventJsonSchema, newestEventSchema } from './event-json-schema.js';
@@ -213,7 +214,7 @@ function prepare(value: unknown, schema: EventSchema, receivedAt: number, limits
 }
 
 /** A client-encoded event: framed, of a registered event schema, decodable with it. */
-async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt: number, limits: EventLimits): Promise<Prepared> {
+async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt: number, limits: EventLimits, bounds: AvroBounds): Promise<Prepared> {
   let frame;
   try {
     frame = decodeFrame(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -229,6 +230,9 @@ async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt
     if (error instanceof UnknownSchemaError) throw new ApiError(400, 'unknown_schema', error.message);
     throw error;
   }
+  // Before avsc, which trusts the counts in the bytes: a tiny frame could claim 2^50 map entries.
+  const problem = avroBoundsProblem(schema.type, frame.payload, bounds);
+  if (problem !== undefined) throw new ApiError(400, 'invalid_avro', `body does not decode with schema id ${frame.schemaId}: ${problem}`);
   let decoded: Record<string, unknown>;
   try {
     decoded = schema.type.fromBuffer(frame.payload) as Record<string, unknown>;
@@ -254,6 +258,7 @@ function respond(c: Context, results: EventResult[], single: boolean) {
 export function createTrackRoutes(deps: TrackDeps) {
   const now = deps.now ?? Date.now;
   const { limits } = deps;
+  const avroBounds = eventAvroBounds(limits.event);
   const routes = new OpenAPIHono();
   routes.openAPIRegistry.registerComponent('schemas', 'TrackEvent', eventJsonSchema(newestEventSchema(), limits.event));
   return routes.openapi(
@@ -274,7 +279,7 @@ export function createTrackRoutes(deps: TrackDeps) {
           throw new ApiError(413, 'event_too_large', `event is ${bytes.length} bytes, at most ${limits.body.maxEventBytes} allowed`);
         }
         single = true;
-        prepared = [await prepareWire(bytes, deps.catalog, receivedAt, limits.event)];
+        prepared = [await prepareWire(bytes, deps.catalog, receivedAt, limits.event, avroBounds)];
       } else {
         let items: BodyItem[];
         try {
