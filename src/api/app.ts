@@ -35,7 +35,7 @@ export function trackLimits(api: Config['api']): TrackLimits {
   return {
     maxBodyBytes: api.maxBodyBytes,
     body: { maxEventBytes: api.maxEventBytes, maxBatchEvents: api.maxBatchEvents },
-    event: { ...DEFAULT_EVENT_LIMITS, maxFutureMs: api.maxFutureMs },
+    event: { ...DEFAULT_EVENT_LIMITS, maxFutureMs: api.maxFutureMs, maxPastMs: api.maxPastMs },
   };
 }
 

@@ -70,6 +70,8 @@ const REFUSAL_CODES = Object.keys({
   too_long: true,
   too_many_properties: true,
   invalid_property_key: true,
+  invalid_characters: true,
+  timestamp_too_old: true,
   not_finite: true,
 } satisfies Record<RefusalCode, true>) as [RefusalCode, ...RefusalCode[]];
 
