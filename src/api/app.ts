@@ -19,7 +19,7 @@ import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
 import { requestContext } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
-import { createTrackRoutes, type TrackLimits } from './track.js';
+import { createTrackRoutes, type TrackDeps, type TrackLimits } from './track.js';
 
 export interface ApiDeps {
   catalog: SchemaCatalog;
@@ -28,6 +28,8 @@ export interface ApiDeps {
   readiness: ReadinessChecks;
   logger: Logger;
   metrics: ApiMetrics;
+  /** /track's hook for the write key a JSON body carries: authentication's (track.ts). */
+  authorize?: NonNullable<TrackDeps['authorize']>;
   now?: () => number;
 }
 

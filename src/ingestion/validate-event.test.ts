@@ -105,7 +105,7 @@ describe('validateEvent', () => {
           field,
           code: 'invalid_characters',
           expected: 'string',
-          problem: 'must not contain control characters (U+0000-U+001F, U+007F-U+009F): U+001F at index 6',
+          problem: 'must not contain control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates: U+001F at index 6',
         },
       ]);
     });
@@ -116,6 +116,9 @@ describe('validateEvent', () => {
       ['DEL', '\u007f'],
       ['a C1 control', '\u0085'],
       ['the last C1 control', '\u009f'],
+      ['a lone high surrogate', '\ud800'],
+      ['a lone low surrogate', '\udc00x'],
+      ['a reversed pair', '\udc00\ud800'],
     ])('are refused: %s', (_, char) => {
       expect(errorsOf({ user_id: `a${char}`, action: 'a' })).toEqual([expect.objectContaining({ field: 'user_id', code: 'invalid_characters' })]);
     });
@@ -134,6 +137,7 @@ describe('validateEvent', () => {
 
     it('leave other Unicode alone: U+00A0, emoji, Cyrillic, right-to-left', () => {
       expect(accepted({ user_id: 'другой\u00a0😀', action: 'שלום', project_id: 'p-1' }).user_id).toBe('другой\u00a0😀');
+      expect(accepted({ user_id: '\ud83d\ude00', action: 'a' }).user_id).toBe('😀'); // a paired surrogate is one code point
     });
   });
 
@@ -192,6 +196,17 @@ describe('validateEvent', () => {
     expect(errorsOf({ user_id: 'u', action: 'a', timestamp })).toEqual([
       expect.objectContaining({ field: 'timestamp', code: 'invalid_time', expected: 'ISO-8601 date-time with a time zone, or epoch milliseconds' }),
     ]);
+  });
+
+  it('shows a value nested too deeply for JSON.stringify without throwing, and long values cut short', () => {
+    const deep = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`) as unknown;
+    expect(errorsOf({ user_id: 'u', action: 'a', event_id: deep, timestamp: deep, properties: { x: deep } })).toEqual([
+      { field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: 'must be a UUID, got (a value nested too deeply to show)' },
+      expect.objectContaining({ field: 'timestamp', code: 'invalid_time', problem: 'cannot be read as a time: (a value nested too deeply to show)' }),
+      expect.objectContaining({ field: 'properties.x', code: 'wrong_type', problem: 'got array (a value nested too deeply to show)' }),
+    ]);
+    const [long] = errorsOf({ user_id: 'u', action: 'a', event_id: 'x'.repeat(10_000) });
+    expect(long!.problem).toBe(`must be a UUID, got "${'x'.repeat(63)}…`);
   });
 
   it('refuses a malformed event_id', () => {

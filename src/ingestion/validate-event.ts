@@ -80,11 +80,13 @@ export const WARNING_FUTURE_CLAMPED = 'timestamp_in_future_clamped';
 
 const SERVER_FIELDS = new Set(['received_at', 'warnings']);
 /**
- * C0, DEL and C1 controls. Never part of an id or a key, and U+001F joins
- * project and user in the aggregation key: "victim\u001fx" must not count as
- * project "victim".
+ * C0, DEL and C1 controls (\p{Cc}: U+0000-U+001F, U+007F-U+009F), and lone
+ * surrogates (\p{Cs} in a u-mode regex matches no paired one). Never part of
+ * an id or a key: U+001F joins project and user in the aggregation key, so
+ * "victim\u001fx" must not count as project "victim"; a lone surrogate is
+ * written to Avro as U+FFFD, so "\ud800" and "\ud801" would be one user.
  */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}]/u;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const TIME_EXPECTED = 'ISO-8601 date-time with a time zone, or epoch milliseconds';
 
@@ -93,6 +95,28 @@ export function isUuid(value: unknown): value is string {
 }
 // ISO-8601 date-time with an explicit zone: a bare local time is ambiguous.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * The JSON text of a parsed client value, or undefined when it is nested
+ * deeper than JSON.stringify's stack allows (JSON.parse has no such limit:
+ * 5,000 nested arrays parse, and throw a RangeError when written back).
+ */
+export function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+const PREVIEW_CHARS = 64;
+
+/** A client value shown in an error: its JSON, cut short. */
+function preview(value: unknown): string {
+  const text = jsonText(value);
+  if (text === undefined) return '(a value nested too deeply to show)';
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}
 
 export function jsonType(value: unknown): string {
   if (value === null) return 'null';
@@ -174,7 +198,7 @@ function timeField(body: Record<string, unknown>, field: string, errors: EventEr
       field,
       code: 'invalid_time',
       expected: TIME_EXPECTED,
-      problem: `cannot be read as a time: ${JSON.stringify(value)}`,
+      problem: `cannot be read as a time: ${preview(value)}`,
     });
   }
   return ms;
@@ -190,7 +214,12 @@ function checkText(value: unknown, field: string, max: number, errors: EventErro
 function controlCharacters(field: string, value: string): EventError {
   const at = value.search(CONTROL_CHARACTER);
   const code = value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0');
-  return { field, code: 'invalid_characters', expected: 'string', problem: `must not contain control characters (U+0000-U+001F, U+007F-U+009F): U+${code} at index ${at}` };
+  return {
+    field,
+    code: 'invalid_characters',
+    expected: 'string',
+    problem: `must not contain control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates: U+${code} at index ${at}`,
+  };
 }
 
 /** Rules the Avro schema cannot express: non-empty identifiers, lengths, counts. */
@@ -226,7 +255,7 @@ function schemaErrors(type: Type, candidate: Record<string, unknown>): EventErro
         field: path.join('.') || '$',
         code: value === undefined ? 'missing' : 'wrong_type',
         expected: describeType(at as unknown as AvscType),
-        problem: value === undefined ? 'is required' : `got ${jsonType(value)} ${JSON.stringify(value)?.slice(0, 64)}`,
+        problem: value === undefined ? 'is required' : `got ${jsonType(value)} ${preview(value)}`,
       });
     },
   });
@@ -259,7 +288,7 @@ export function validateEvent(
   else {
     eventId = newEventId(receivedAt);
     if (input.event_id !== undefined && input.event_id !== null) {
-      errors.push({ field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
+      errors.push({ field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: `must be a UUID, got ${preview(input.event_id)}` });
     }
   }
 
