@@ -22,6 +22,8 @@ const EnvSchema = z.object({
   API_MAX_EVENT_BYTES: positiveInt.default(32_768),
   API_MAX_BATCH_EVENTS: positiveInt.default(10_000),
   API_MAX_FUTURE_MS: positiveInt.default(3_600_000),
+  // 31 days: older events are refused (timestamp_too_old); historical data is an import, not live tracking.
+  API_MAX_PAST_MS: positiveInt.default(31 * 24 * 3_600_000),
   API_PUBLISH_TIMEOUT_MS: positiveInt.default(3_000),
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
   KAFKA_BROKERS: csv.default('127.0.0.1:9092'),
@@ -63,6 +65,7 @@ export interface Config {
     maxEventBytes: number;
     maxBatchEvents: number;
     maxFutureMs: number;
+    maxPastMs: number;
     publishTimeoutMs: number;
   };
   kafka: {
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxEventBytes: e.API_MAX_EVENT_BYTES,
       maxBatchEvents: e.API_MAX_BATCH_EVENTS,
       maxFutureMs: e.API_MAX_FUTURE_MS,
+      maxPastMs: e.API_MAX_PAST_MS,
       publishTimeoutMs: e.API_PUBLISH_TIMEOUT_MS,
     },
     kafka: {

@@ -72,6 +72,17 @@ describe('keys mode', () => {
     expect(named.status).toBe(202);
   });
 
+  it('takes a write key in the body, as navigator.sendBeacon sends it, and refuses a bad one alike', async () => {
+    const beacon = (body: unknown) => api.app.request('/track', { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(body) });
+    expect((await beacon({ user_id: 'b1', action: 'page_hidden', write_key: keys.alphaWrite })).status).toBe(202);
+    expect((await beacon({ batch: [{ user_id: 'b1', action: 'a' }], write_key: keys.alphaWrite })).status).toBe(202);
+    const wrong = await beacon({ user_id: 'b1', action: 'x', write_key: keys.alphaRead });
+    expect(wrong.status).toBe(403);
+    const bad = await beacon({ user_id: 'b1', action: 'x', write_key: 'st_wk_nonsense' });
+    expect(bad.status).toBe(401);
+    expect(await bad.text()).toBe(await (await track({ user_id: 'u', action: 'a' })).text());
+  });
+
   it('refuses an event naming another project with 403, publishing nothing of the request', async () => {
     const response = await track([{ user_id: 'u2', action: 'ok' }, { user_id: 'u2', action: 'x', project_id: 'beta' }], keys.alphaWrite);
     expect(response.status).toBe(403);

@@ -15,7 +15,7 @@ import { credentialFromHeader, type Authenticator, type Credential } from '../au
 import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
 import { rateLimitHeaders, type LimitName, type RateLimiter } from '../auth/rate-limit.js';
 import { ApiError } from './errors.js';
-import { outgoingOf, requestHeader } from './node-bindings.js';
+import { requestHeader, setResponseHeader } from './node-bindings.js';
 
 export interface PrincipalVariables {
   principal: Principal;
@@ -32,13 +32,8 @@ export function forbidden(message: string): ApiError {
   return new ApiError(403, 'forbidden', message);
 }
 
-/** Sets headers on the Node response when there is one (cheaper than Hono's Headers object), else through Hono. */
 function setHeaders(c: Context, headers: Record<string, string>) {
-  const outgoing = outgoingOf(c);
-  for (const [name, value] of Object.entries(headers)) {
-    if (outgoing) outgoing.setHeader(name, value);
-    else c.header(name, value);
-  }
+  for (const [name, value] of Object.entries(headers)) setResponseHeader(c, name, value);
 }
 
 export type AccessSettings = { mode: 'open' } | { mode: 'keys'; authenticator: Authenticator; limiter: RateLimiter };
@@ -115,23 +110,6 @@ export function createAccessControl(settings: AccessSettings) {
 
 export type AccessControl = ReturnType<typeof createAccessControl>;
 
-/**
- * Browsers ask before sending an Authorization header across origins. The
- * preflight of a read route is answered for any origin: the real answer
- * carries Access-Control-Allow-Origin only for the project's allowed
- * origins, which is what decides whether the page may read it.
- */
-export const readPreflight: MiddlewareHandler = async (c, next) => {
-  const origin = requestHeader(c, 'origin');
-  if (c.req.method !== 'OPTIONS' || origin === undefined || requestHeader(c, 'access-control-request-method') === undefined) return next();
-  return c.body(null, 204, {
-    'Access-Control-Allow-Origin': origin,
-    'Access-Control-Allow-Methods': 'GET, POST, DELETE',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-None-Match, X-Request-Id',
-    'Access-Control-Max-Age': '600',
-    Vary: 'Origin',
-  });
-};
 
 /**
  * The project a read is confined to: the principal's. A `project_id`

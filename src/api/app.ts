@@ -15,9 +15,10 @@ import type { ApiMetrics } from '../observability/metrics.js';
 import type { SchemaCatalog } from '../serde/event-schemas.js';
 import type { KeyCache } from '../auth/key-cache.js';
 import type { KeyStore } from '../auth/key-store.js';
-import { readPreflight, type AccessControl } from './access.js';
+import type { AccessControl } from './access.js';
 import { createActivitiesRoutes } from './activities.js';
 import { createAdminRoutes } from './admin.js';
+import { readPreflight } from './cors.js';
 import { ApiError, createErrorHandler } from './errors.js';
 import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
@@ -42,7 +43,7 @@ export function trackLimits(api: Config['api']): TrackLimits {
   return {
     maxBodyBytes: api.maxBodyBytes,
     body: { maxEventBytes: api.maxEventBytes, maxBatchEvents: api.maxBatchEvents },
-    event: { ...DEFAULT_EVENT_LIMITS, maxFutureMs: api.maxFutureMs },
+    event: { ...DEFAULT_EVENT_LIMITS, maxFutureMs: api.maxFutureMs, maxPastMs: api.maxPastMs },
   };
 }
 

@@ -12,7 +12,7 @@ import type { RequestIdVariables } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import type { Logger } from '../logger.js';
 import { secondsSince, type ApiMetrics } from '../observability/metrics.js';
-import { outgoingOf, requestHeader } from './node-bindings.js';
+import { requestHeader, setResponseHeader } from './node-bindings.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 const SANE_REQUEST_ID = /^[\w\-=]{1,128}$/;
@@ -58,9 +58,7 @@ export function requestContext(metrics: ApiMetrics, logger: Logger): MiddlewareH
     const sent = requestHeader(c, REQUEST_ID_HEADER);
     const id = sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : newRequestId();
     c.set('requestId', id);
-    const outgoing = outgoingOf(c);
-    if (outgoing) outgoing.setHeader(REQUEST_ID_HEADER, id);
-    else c.header(REQUEST_ID_HEADER, id);
+    setResponseHeader(c, REQUEST_ID_HEADER, id);
     await next();
     const seconds = secondsSince(started);
     // The matched route's pattern (`/stats/users/:user_id`), never the raw path: bounded label values.

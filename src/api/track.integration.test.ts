@@ -7,6 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { createLogger } from '../logger.js';
+import { eventSchemaFiles } from '../serde/event-schemas.js';
+import { createApp } from './app.js';
+import { ApiError } from './errors.js';
+import { createApiServices } from './server.js';
 import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js';
 import { readRecords, recordCount, testKafka } from '../../testing/kafka.js';
 import { schemaVersionType } from '../../testing/schemas.js';
@@ -22,12 +28,17 @@ let api: InProcessApi;
 let kafka: Kafka;
 let v1Id: number;
 let v2Id: number;
+let foreignId: number;
 
 beforeAll(async () => {
   api = await inProcessApi(config);
   kafka = testKafka(config.kafka.brokers.join(','));
   v1Id = await api.registry.getRegistryId(api.subject, 1);
   v2Id = await api.registry.getRegistryId(api.subject, 2);
+  // A TrackedEvent registered under another subject of the same registry.
+  const variant = JSON.parse((await eventSchemaFiles())[0]!.schema) as { fields: unknown[] };
+  variant.fields.push({ name: 'smuggled', type: 'string', default: '' });
+  ({ id: foreignId } = await api.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(variant) }, { subject: `${api.topic}.foreign-value` }));
 });
 afterAll(async () => api?.close());
 
@@ -39,6 +50,25 @@ function post(body: RequestBody, contentType: string = CONTENT_TYPES.json, heade
 
 const v1 = schemaVersionType(1);
 const wireEvent = (schemaId: number, event: Record<string, unknown>) => encodeAvroFrame(schemaId, v1, event);
+
+/** Avro's zig-zag varint of a long. */
+function varint(value: bigint): number[] {
+  let n = value >= 0n ? value << 1n : (-value << 1n) - 1n;
+  const bytes: number[] = [];
+  do {
+    const low = Number(n & 0x7fn);
+    n >>= 7n;
+    bytes.push(n > 0n ? low | 0x80 : low);
+  } while (n > 0n);
+  return bytes;
+}
+
+/** A v1 frame whose properties and warnings (the last two fields, empty: one 0 byte each) become `tail`: about 100 bytes. */
+function bomb(tail: number[]): Buffer {
+  const frame = wireEvent(v1Id, baseV1NoProperties());
+  return Buffer.concat([frame.subarray(0, frame.length - 2), Buffer.from(tail)]);
+}
+const baseV1NoProperties = () => ({ ...baseV1, properties: {} });
 const baseV1 = {
   event_id: '0b8f6a52-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
   project_id: 'default',
@@ -80,6 +110,33 @@ describe('bad input', () => {
     { name: 'wire format with a truncated body', body: () => wireEvent(v1Id, baseV1).subarray(0, 20), status: 400, code: 'invalid_avro', type: CONTENT_TYPES.wire },
   ];
 
+  const bombs: Array<{ name: string; tail: number[] }> = [
+    { name: 'a map block count of 2^50', tail: varint(2n ** 50n) },
+    { name: 'an array block count of 2^31', tail: [0, ...varint(2n ** 31n)] },
+    { name: 'a negative block count of -2^50', tail: [...varint(-(2n ** 50n)), ...varint(8n), 0, 0, 0, 0, 0, 0, 0, 0] },
+    { name: 'a varint of 11 bytes', tail: [...Array<number>(10).fill(0x80), 1] },
+  ];
+
+  it.each(bombs)('an Avro body with $name -> 400 invalid_avro in under 50 ms, /healthz answering meanwhile', async ({ tail }) => {
+    const frame = bomb(tail);
+    expect(frame.length).toBeLessThan(120);
+    // The schema id resolved first (registry I/O, which does not hold the event loop): what is timed is the decoding.
+    expect((await post(wireEvent(v1Id, baseV1).subarray(0, 20), CONTENT_TYPES.wire)).status).toBe(400);
+    const started = performance.now();
+    const [response, health] = await Promise.all([post(frame, CONTENT_TYPES.wire), api.app.request('/healthz')]);
+    const elapsed = performance.now() - started;
+    expect(health.status).toBe(200);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ErrorBody).error).toMatchObject({ code: 'invalid_avro', message: expect.stringMatching(/^body does not decode with schema id \d+: (properties|warnings): /) });
+    expect(elapsed).toBeLessThan(50);
+  });
+
+  it('a wire event of a TrackedEvent schema registered under another subject -> 400 unknown_schema', async () => {
+    const response = await post(encodeAvroFrame(foreignId, v1, baseV1), CONTENT_TYPES.wire);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ErrorBody).error).toEqual({ code: 'unknown_schema', message: `schema id ${foreignId} is not a version of ${api.subject}` });
+  });
+
   it.each(requestErrors)('$name -> $status $code', async ({ body, status, code, type, headers }) => {
     const response = await post(body(), type, headers);
     expect(response.status).toBe(status);
@@ -88,7 +145,7 @@ describe('bad input', () => {
     expect(answer.error.message.length).toBeGreaterThan(10);
   });
 
-  const eventErrors: Array<{ name: string; event: unknown; field: string; expected?: string }> = [
+  const eventErrors: Array<{ name: string; event: unknown; field: string; expected?: string; code?: string }> = [
     { name: 'JSON that is not an object', event: 'app_started', field: '$', expected: 'object' },
     { name: 'a missing user_id', event: { action: 'a' }, field: 'user_id', expected: 'string' },
     { name: 'an empty action', event: { user_id: 'u', action: '' }, field: 'action', expected: 'string' },
@@ -97,18 +154,60 @@ describe('bad input', () => {
     { name: 'nested properties', event: { user_id: 'u', action: 'a', properties: { x: { y: 1 } } }, field: 'properties.x', expected: 'null | boolean | double | string' },
     { name: 'a string over its limit', event: { user_id: 'u'.repeat(300), action: 'a' }, field: 'user_id', expected: 'string' },
     { name: 'an unparseable timestamp', event: { user_id: 'u', action: 'a', timestamp: 'tomorrow' }, field: 'timestamp' },
+    // U+001F joins project and user in the aggregation key: this would count into project "victim".
+    { name: 'a project_id holding the key separator', event: { project_id: 'victim\u001fx', user_id: 'u', action: 'a' }, field: 'project_id', code: 'invalid_characters' },
+    { name: 'a user_id holding NUL', event: { user_id: 'u\u0000', action: 'a' }, field: 'user_id', code: 'invalid_characters' },
+    { name: 'an action holding a newline', event: { user_id: 'u', action: 'a\nb' }, field: 'action', code: 'invalid_characters' },
+    { name: 'a session_id holding a C1 control', event: { user_id: 'u', action: 'a', session_id: 's\u0085' }, field: 'session_id', code: 'invalid_characters' },
+    { name: 'a property key holding DEL', event: { user_id: 'u', action: 'a', properties: { 'k\u007f': 1 } }, field: 'properties.k\u007f', code: 'invalid_characters' },
+    { name: 'a write_key inside an event of an array', event: [{ user_id: 'u', action: 'a', write_key: 'k' }], field: 'write_key', code: 'unknown_field' },
   ];
 
-  it.each(eventErrors)('$name -> 400 naming $field', async ({ event, field, expected }) => {
+  it.each(eventErrors)('$name -> 400 naming $field', async ({ event, field, expected, code }) => {
     const response = await post(JSON.stringify(event));
     expect(response.status).toBe(400);
     const answer = (await response.json()) as TrackResponse;
-    expect(answer).toMatchObject({ accepted: 0, refused: 1, error: { code: 'invalid_event' } });
+    expect(answer).toMatchObject({ accepted: 0, refused: 1, error: { code: Array.isArray(event) ? 'invalid_events' : 'invalid_event' } });
     const [result] = answer.results;
     expect(result).toMatchObject({ index: 0, status: 'refused' });
     expect(result!.status === 'refused' && result!.errors).toContainEqual(
-      expect.objectContaining({ field, ...(expected ? { expected } : {}), problem: expect.any(String) }),
+      expect.objectContaining({ field, ...(expected ? { expected } : {}), ...(code ? { code } : {}), problem: expect.any(String) }),
     );
+  });
+
+  describe('hostile bodies: a quick 4xx each', () => {
+    const hostile: Array<{ name: string; body: () => RequestBody; type?: string; status: number; code: string }> = [
+      { name: '100,000 nested arrays', body: () => `${'['.repeat(100_000)}${']'.repeat(100_000)}`, status: 400, code: 'invalid_events' },
+      { name: 'an event with 16,000 nested arrays in a property', body: () => `{"user_id":"u","action":"a","properties":{"x":${'['.repeat(16_000)}${']'.repeat(16_000)}}}`, status: 400, code: 'invalid_event' },
+      { name: 'NDJSON of a million empty lines', body: () => '\n'.repeat(1_000_000), type: CONTENT_TYPES.ndjson, status: 413, code: 'payload_too_large' },
+      { name: 'NDJSON of 500,000 empty lines', body: () => '\n'.repeat(500_000), type: CONTENT_TYPES.ndjson, status: 400, code: 'empty_batch' },
+      {
+        name: 'an event of 2,000 properties',
+        body: () => JSON.stringify({ user_id: 'u', action: 'a', properties: Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`p${i}`, i])) }),
+        status: 400,
+        code: 'invalid_event',
+      },
+      {
+        name: 'a batch of 15 events of 2,000 properties each',
+        body: () => JSON.stringify(Array.from({ length: 15 }, () => ({ user_id: 'u', action: 'a', properties: Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`p${i}`, i])) }))),
+        status: 400,
+        code: 'invalid_events',
+      },
+      { name: 'a batch of 15 property values of 30,000 characters', body: () => JSON.stringify(Array.from({ length: 15 }, () => ({ user_id: 'u', action: 'a', properties: { s: 'x'.repeat(30_000) } }))), status: 400, code: 'invalid_events' },
+      { name: 'invalid UTF-8 in an NDJSON body', body: () => new Uint8Array([0x7b, 0x7d, 0x0a, 0xed, 0xa0, 0x80]), type: CONTENT_TYPES.ndjson, status: 400, code: 'invalid_encoding' },
+      // Valid JSON, but written to Avro as U+FFFD: "\ud800" and "\ud801" would be one user.
+      { name: 'a lone surrogate escape in a user_id', body: () => '{"user_id":"\\ud800","action":"a"}', status: 400, code: 'invalid_event' },
+    ];
+
+    it.each(hostile)('$name -> $status $code', async ({ body, type, status, code }) => {
+      const started = performance.now();
+      const response = await post(body(), type);
+      const elapsed = performance.now() - started;
+      expect(response.status).toBe(status);
+      const answer = (await response.json()) as { error?: { code: string } };
+      expect(answer.error?.code).toBe(code);
+      expect(elapsed).toBeLessThan(1_000);
+    });
   });
 
   it('a batch where every event is refused -> 400 with each result', async () => {
@@ -193,5 +292,77 @@ describe('request id (in process, where there is no Node response to carry it)',
     expect(replaced).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
     expect(generated).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
     expect(generated).not.toBe(replaced);
+  });
+});
+
+describe('browsers', () => {
+  it.each(['text/plain', 'text/plain;charset=UTF-8'])('a %s body (navigator.sendBeacon) is read as JSON: 202', async (type) => {
+    const response = await post(JSON.stringify({ user_id: 'beacon', action: 'page_hidden' }), type);
+    expect(response.status).toBe(202);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('a preflight from any origin: 204, POST with its headers allowed, cached a day, no credentials', async () => {
+    const response = await api.app.request('/track', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    });
+    expect(response.status).toBe(204);
+    expect(Object.fromEntries([...response.headers].filter(([name]) => name.startsWith('access-control-')))).toEqual({
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': 'Content-Type, Authorization, X-Schema-Version, X-Request-Id',
+      'access-control-max-age': '86400',
+    });
+  });
+
+  it('answers, refusals included, carry the CORS headers a page needs to read them', async () => {
+    const refused = await post('{"user_id":', 'application/json', { origin: 'https://shop.example' });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    expect(refused.headers.get('access-control-expose-headers')).toBe('X-Request-Id, Retry-After, RateLimit, RateLimit-Policy');
+    expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+});
+
+describe('write_key in the body', () => {
+  // Which key it names is authentication's (keys mode: access.integration.test.ts); open mode takes the event.
+  it('is taken out of a single event and of a batch wrapper, never an unknown field, and must be a string', async () => {
+    const send = (body: string, type: string = CONTENT_TYPES.json) => api.app.request('/track', { method: 'POST', body, headers: { 'content-type': type } });
+    expect((await send(JSON.stringify({ user_id: 'wk', action: 'a', write_key: 'wk_single' }), 'text/plain')).status).toBe(202);
+    expect((await send(JSON.stringify({ batch: [{ user_id: 'wk', action: 'b' }], write_key: 'wk_batch' }))).status).toBe(202);
+    const notAString = await send(JSON.stringify({ user_id: 'wk', action: 'e', write_key: 7 }));
+    expect(notAString.status).toBe(400);
+    expect(await notAString.json()).toEqual({ error: { code: 'invalid_write_key', message: '"write_key" must be a string, got number' } });
+  });
+});
+
+describe('the past horizon, at its default', () => {
+  it('refuses an event 32 days old (timestamp_too_old) and takes one 30 days old', async () => {
+    // The test config sets a 10-year horizon for replayed fixtures; unset, the default applies.
+    const defaults = isolatedConfig(inject('services'), { KAFKA_EVENTS_TOPIC: config.kafka.eventsTopic, API_MAX_PAST_MS: undefined });
+    expect(defaults.api.maxPastMs).toBe(31 * 86_400_000);
+    const services = createApiServices(defaults, createLogger('silent', 'test-api'));
+    const app = createApp(defaults, services.deps);
+    const day = 86_400_000;
+    try {
+      const response = await app.request('/track', {
+        method: 'POST',
+        headers: { 'content-type': CONTENT_TYPES.json },
+        body: JSON.stringify([
+          { user_id: 'old', action: 'a', timestamp: new Date(Date.now() - 32 * day).toISOString() },
+          { user_id: 'old', action: 'b', timestamp: Date.now() - 30 * day },
+        ]),
+      });
+      expect(response.status).toBe(207);
+      expect(await response.json()).toMatchObject({
+        results: [
+          { status: 'refused', errors: [{ field: 'timestamp', code: 'timestamp_too_old', problem: expect.stringMatching(/is more than 2678400000 ms before the receive time/) }] },
+          { status: 'accepted' },
+        ],
+      });
+    } finally {
+      await services.close();
+    }
   });
 });

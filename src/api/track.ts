@@ -13,6 +13,7 @@
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { publicCors } from './cors.js';
 import { BodyError, parseJsonBody, parseNdjsonBody, type BodyItem, type BodyLimits } from '../ingestion/parse-body.js';
 import { validateEvent, type EventLimits, type EventRecord, type EventError, type RefusalCode } from '../ingestion/validate-event.js';
 import { PublishUnavailableError, type Publisher } from '../kafka/publisher.js';
@@ -23,6 +24,7 @@ import {
   type SchemaCatalog,
 } from '../serde/event-schemas.js';
 import type { ApiMetrics } from '../observability/metrics.js';
+import { avroBoundsProblem, eventAvroBounds, type AvroBounds } from '../serde/bounded-avro.js';
 import { WireFormatError, decodeFrame, encodeAvroFrame } from '../serde/wire-format.js';
 import type { Principal } from '../auth/principal.js';
 import { forbidden, type AccessControl } from './access.js';
@@ -33,13 +35,28 @@ import { readBody } from './request-body.js';
 
 export const CONTENT_TYPES = {
   json: 'application/json',
+  /** JSON under the one type a page's navigator.sendBeacon can send without a preflight. */
+  beacon: 'text/plain',
   ndjson: 'application/x-ndjson',
   /** One event already encoded by the client: magic byte 0, schema id, Avro body. */
   wire: 'application/vnd.streamtrack.avro',
 } as const;
 export const SCHEMA_VERSION_HEADER = 'x-schema-version';
-type BodyFormat = keyof typeof CONTENT_TYPES;
-const FORMAT_OF_MEDIA_TYPE = new Map(Object.entries(CONTENT_TYPES).map(([format, type]) => [type as string, format as BodyFormat]));
+type BodyFormat = Exclude<keyof typeof CONTENT_TYPES, 'beacon'>;
+const FORMAT_OF_MEDIA_TYPE = new Map<string, BodyFormat>([
+  [CONTENT_TYPES.json, 'json'],
+  [CONTENT_TYPES.beacon, 'json'],
+  [CONTENT_TYPES.ndjson, 'ndjson'],
+  [CONTENT_TYPES.wire, 'wire'],
+]);
+export const REQUEST_ID_HEADER_NAME = 'X-Request-Id';
+/** Pages on any origin may post events: write keys are public. */
+const TRACK_CORS = {
+  methods: ['POST'],
+  allowHeaders: ['Content-Type', 'Authorization', 'X-Schema-Version', REQUEST_ID_HEADER_NAME],
+  exposeHeaders: [REQUEST_ID_HEADER_NAME, 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+  maxAgeSeconds: 86_400,
+};
 
 export interface TrackLimits {
   maxBodyBytes: number;
@@ -72,6 +89,8 @@ const REFUSAL_CODES = Object.keys({
   too_long: true,
   too_many_properties: true,
   invalid_property_key: true,
+  invalid_characters: true,
+  timestamp_too_old: true,
   not_finite: true,
 } satisfies Record<RefusalCode, true>) as [RefusalCode, ...RefusalCode[]];
 
@@ -110,6 +129,10 @@ export type EventResult = z.infer<typeof EventResultSchema>;
 export type TrackResponse = z.infer<typeof TrackResponseSchema>;
 
 const eventRef = { $ref: '#/components/schemas/TrackEvent' };
+const WRITE_KEY_SCHEMA = {
+  type: 'string',
+  description: 'The write key, for clients that cannot set headers (navigator.sendBeacon); also allowed at the top level of a single event object',
+} as const;
 
 /** POST /track as documented: the JSON event from the Avro schema in schemas/; the body's rules are parse-body.ts's. */
 function trackRoute(limits: TrackLimits) {
@@ -121,6 +144,7 @@ function trackRoute(limits: TrackLimits) {
     description: [
       'Each event is checked against its registered Avro schema (the latest, or the version in `X-Schema-Version`), published to Kafka keyed by `user_id`,',
       "and answered once Kafka acknowledged it, with every event's result in request order.",
+      'Any origin may call it (CORS, no credentials; preflights cached a day); `text/plain` bodies are read as JSON, and a JSON object body may carry `write_key`, for `navigator.sendBeacon`.',
       `A body is at most ${limits.maxBodyBytes} bytes, an event at most ${limits.body.maxEventBytes}, a batch at most ${limits.body.maxBatchEvents} events.`,
     ].join(' '),
     parameters: [
@@ -145,13 +169,21 @@ function trackRoute(limits: TrackLimits) {
                 {
                   type: 'object',
                   description: "Segment's batch form: a batch `sent_at` applies to the events without one",
-                  properties: { batch: events, sent_at: TIME_SCHEMA },
+                  properties: { batch: events, sent_at: TIME_SCHEMA, write_key: WRITE_KEY_SCHEMA },
                   required: ['batch'],
                   additionalProperties: false,
                 },
               ],
             },
             example: { user_id: 'u42', action: 'purchase', properties: { amount: 19.99 } },
+          },
+          [CONTENT_TYPES.beacon]: {
+            schema: {
+              type: 'string',
+              description:
+                'The JSON body (any of the forms of `application/json`) under the content type `navigator.sendBeacon` sends without a CORS preflight; any charset parameter, read as UTF-8',
+            },
+            example: '{"user_id":"u42","action":"page_hidden","write_key":"wk_..."}',
           },
           [CONTENT_TYPES.ndjson]: {
             schema: { type: 'string', description: 'One TrackEvent (JSON) per line; a line that is not JSON refuses that event only' },
@@ -174,8 +206,11 @@ function trackRoute(limits: TrackLimits) {
       400: {
         description: [
           'No event accepted: the results, with `error.code` `invalid_event` (one event) or `invalid_events` (a batch);',
-          'or the body as a whole is wrong (the error shape): `invalid_json`, `invalid_encoding`, `empty_batch`, `invalid_batch`, `invalid_wire_format`,',
-          '`unknown_schema`, `invalid_avro`, `invalid_schema_version`, `unknown_schema_version`',
+          'or the body as a whole is wrong (the error shape): `invalid_json`, `invalid_encoding`, `empty_batch`, `invalid_batch`, `invalid_write_key` (not a string),',
+          '`invalid_wire_format`, `unknown_schema` (not a version of the event subject), `invalid_avro` (including a body whose lengths or item counts claim more than',
+          'its bytes, more items than an event may hold, or too deep a nesting), `invalid_schema_version`, `unknown_schema_version`.',
+          'Per event, `invalid_characters` (a control character or lone surrogate in an id, the action or a property key) and `timestamp_too_old`',
+          '(event time, corrected for `sent_at`, older than the configured horizon, 31 days by default) are among the refusal codes.',
         ].join(' '),
         content: { [CONTENT_TYPES.json]: { schema: z.union([TrackResponseSchema, ErrorBodySchema]) } },
       },
@@ -230,7 +265,7 @@ function confine(value: unknown, principal: Principal): void {
 }
 
 /** A client-encoded event: framed, of a registered event schema, decodable with it. */
-async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt: number, limits: EventLimits, principal: Principal): Promise<Prepared> {
+async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt: number, limits: EventLimits, bounds: AvroBounds, principal: Principal): Promise<Prepared> {
   let frame;
   try {
     frame = decodeFrame(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -246,6 +281,9 @@ async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt
     if (error instanceof UnknownSchemaError) throw new ApiError(400, 'unknown_schema', error.message);
     throw error;
   }
+  // Before avsc, which trusts the counts in the bytes: a tiny frame could claim 2^50 map entries.
+  const problem = avroBoundsProblem(schema.type, frame.payload, bounds);
+  if (problem !== undefined) throw new ApiError(400, 'invalid_avro', `body does not decode with schema id ${frame.schemaId}: ${problem}`);
   let decoded: Record<string, unknown>;
   try {
     decoded = schema.type.fromBuffer(frame.payload) as Record<string, unknown>;
@@ -272,8 +310,10 @@ function respond(c: Context, results: EventResult[], single: boolean) {
 export function createTrackRoutes(deps: TrackDeps) {
   const now = deps.now ?? Date.now;
   const { limits } = deps;
+  const avroBounds = eventAvroBounds(limits.event);
   const routes = new OpenAPIHono();
   routes.openAPIRegistry.registerComponent('schemas', 'TrackEvent', eventJsonSchema(newestEventSchema(), limits.event));
+  routes.use('/', publicCors(TRACK_CORS));
   return routes.openapi(
     trackRoute(limits),
     async (c) => {
@@ -295,7 +335,7 @@ export function createTrackRoutes(deps: TrackDeps) {
         }
         single = true;
         const principal = await deps.access.forEvents(c, fromHeader, undefined, 1);
-        prepared = [await prepareWire(bytes, deps.catalog, receivedAt, limits.event, principal)];
+        prepared = [await prepareWire(bytes, deps.catalog, receivedAt, limits.event, avroBounds, principal)];
       } else {
         let items: BodyItem[];
         let writeKey: string | undefined;

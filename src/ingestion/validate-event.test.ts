@@ -48,7 +48,7 @@ describe('validateEvent', () => {
 
   it('reads event time from ISO-8601 with a zone or from epoch milliseconds', () => {
     expect(accepted({ user_id: 'u', action: 'a', timestamp: '2025-12-31T23:00:00.5+01:00' }).timestamp).toBe(Date.parse('2025-12-31T22:00:00.500Z'));
-    expect(accepted({ user_id: 'u', action: 'a', timestamp: 1_700_000_000_123 }).timestamp).toBe(1_700_000_000_123);
+    expect(accepted({ user_id: 'u', action: 'a', timestamp: 1_767_000_000_123 }).timestamp).toBe(1_767_000_000_123);
   });
 
   it("corrects event time for the client's clock skew from sent_at", () => {
@@ -64,6 +64,81 @@ describe('validateEvent', () => {
     const record = accepted({ user_id: 'u', action: 'a', timestamp: NOW + DEFAULT_EVENT_LIMITS.maxFutureMs + 1 });
     expect(record.timestamp).toBe(NOW);
     expect(record.warnings).toEqual([WARNING_FUTURE_CLAMPED]);
+  });
+
+  describe('the past horizon', () => {
+    const DAY = 86_400_000;
+    const horizon = DEFAULT_EVENT_LIMITS.maxPastMs;
+
+    it('is 31 days by default: a 30-day-old event is kept, a 32-day-old one refused', () => {
+      expect(horizon).toBe(31 * DAY);
+      expect(accepted({ user_id: 'u', action: 'a', timestamp: NOW - 30 * DAY }).timestamp).toBe(NOW - 30 * DAY);
+      expect(errorsOf({ user_id: 'u', action: 'a', timestamp: new Date(NOW - 32 * DAY).toISOString() })).toEqual([
+        { field: 'timestamp', code: 'timestamp_too_old', problem: `2025-12-01T03:04:05.678Z is more than ${horizon} ms before the receive time 2026-01-02T03:04:05.678Z` },
+      ]);
+    });
+
+    it('applies to the time corrected for the clock skew, as the future clamp does', () => {
+      // A client clock 40 days slow: its timestamp looks old, the corrected time is an hour ago.
+      const slow = 40 * DAY;
+      expect(accepted({ user_id: 'u', action: 'a', timestamp: NOW - slow - 3_600_000, sent_at: NOW - slow }).timestamp).toBe(NOW - 3_600_000);
+      // A recent-looking timestamp sent "from the future" corrects to 32 days ago.
+      const [error] = errorsOf({ user_id: 'u', action: 'a', timestamp: NOW, sent_at: NOW + 32 * DAY });
+      expect(error).toMatchObject({ field: 'timestamp', code: 'timestamp_too_old', problem: expect.stringContaining('(corrected for sent_at)') });
+    });
+
+    it('refuses a correction far beyond what a date can hold, without throwing', () => {
+      const [error] = errorsOf({ user_id: 'u', action: 'a', timestamp: 0, sent_at: Number.MAX_SAFE_INTEGER });
+      expect(error).toMatchObject({ field: 'timestamp', code: 'timestamp_too_old', problem: expect.stringMatching(/^-\d+ ms since the epoch/) });
+    });
+
+    it('is a limit of its own: a longer horizon lets history through', () => {
+      const result = validateEvent({ user_id: 'u', action: 'a', timestamp: NOW - 365 * DAY }, V2, NOW, { ...DEFAULT_EVENT_LIMITS, maxPastMs: 400 * DAY });
+      expect(result.ok).toBe(true);
+    });
+  });
+
+  describe('control characters', () => {
+    it.each(['project_id', 'user_id', 'session_id', 'action'])('are refused in %s', (field) => {
+      expect(errorsOf({ user_id: 'u', action: 'a', [field]: 'victim\u001fx' })).toEqual([
+        {
+          field,
+          code: 'invalid_characters',
+          expected: 'string',
+          problem: 'must not contain control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates: U+001F at index 6',
+        },
+      ]);
+    });
+
+    it.each([
+      ['NUL', '\u0000'],
+      ['a newline', '\n'],
+      ['DEL', '\u007f'],
+      ['a C1 control', '\u0085'],
+      ['the last C1 control', '\u009f'],
+      ['a lone high surrogate', '\ud800'],
+      ['a lone low surrogate', '\udc00x'],
+      ['a reversed pair', '\udc00\ud800'],
+    ])('are refused: %s', (_, char) => {
+      expect(errorsOf({ user_id: `a${char}`, action: 'a' })).toEqual([expect.objectContaining({ field: 'user_id', code: 'invalid_characters' })]);
+    });
+
+    it('are refused in property keys, not in property values', () => {
+      expect(errorsOf({ user_id: 'u', action: 'a', properties: { 'a\u0000b': 1, text: 'line 1\nline 2' } })).toEqual([
+        expect.objectContaining({ field: 'properties.a\u0000b', code: 'invalid_characters' }),
+      ]);
+    });
+
+    it('are refused in event_id, which must be a UUID', () => {
+      expect(errorsOf({ event_id: '0b8f6a52-1c2d-4e5f-8a9b-0c1d2e3f4a5b\u0000', user_id: 'u', action: 'a' })).toEqual([
+        expect.objectContaining({ field: 'event_id', code: 'invalid_uuid' }),
+      ]);
+    });
+
+    it('leave other Unicode alone: U+00A0, emoji, Cyrillic, right-to-left', () => {
+      expect(accepted({ user_id: 'другой\u00a0😀', action: 'שלום', project_id: 'p-1' }).user_id).toBe('другой\u00a0😀');
+      expect(accepted({ user_id: '\ud83d\ude00', action: 'a' }).user_id).toBe('😀'); // a paired surrogate is one code point
+    });
   });
 
   it('keeps scalar properties of every JSON type', () => {
@@ -121,6 +196,17 @@ describe('validateEvent', () => {
     expect(errorsOf({ user_id: 'u', action: 'a', timestamp })).toEqual([
       expect.objectContaining({ field: 'timestamp', code: 'invalid_time', expected: 'ISO-8601 date-time with a time zone, or epoch milliseconds' }),
     ]);
+  });
+
+  it('shows a value nested too deeply for JSON.stringify without throwing, and long values cut short', () => {
+    const deep = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`) as unknown;
+    expect(errorsOf({ user_id: 'u', action: 'a', event_id: deep, timestamp: deep, properties: { x: deep } })).toEqual([
+      { field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: 'must be a UUID, got (a value nested too deeply to show)' },
+      expect.objectContaining({ field: 'timestamp', code: 'invalid_time', problem: 'cannot be read as a time: (a value nested too deeply to show)' }),
+      expect.objectContaining({ field: 'properties.x', code: 'wrong_type', problem: 'got array (a value nested too deeply to show)' }),
+    ]);
+    const [long] = errorsOf({ user_id: 'u', action: 'a', event_id: 'x'.repeat(10_000) });
+    expect(long!.problem).toBe(`must be a UUID, got "${'x'.repeat(63)}…`);
   });
 
   it('refuses a malformed event_id', () => {

@@ -26,6 +26,8 @@ export type RefusalCode =
   | 'too_long'
   | 'too_many_properties'
   | 'invalid_property_key'
+  | 'invalid_characters'
+  | 'timestamp_too_old'
   | 'not_finite';
 
 export interface FieldError {
@@ -50,6 +52,8 @@ export interface EventLimits {
   stringLength: number;
   /** Corrected event times later than this past the receive time are clamped to it. */
   maxFutureMs: number;
+  /** Events whose corrected time is more than this before the receive time are refused (`timestamp_too_old`). */
+  maxPastMs: number;
 }
 
 export const DEFAULT_EVENT_LIMITS: EventLimits = {
@@ -58,6 +62,8 @@ export const DEFAULT_EVENT_LIMITS: EventLimits = {
   propertyKeyLength: 128,
   stringLength: 8_192,
   maxFutureMs: 60 * 60 * 1000,
+  // Segment and PostHog take historical data through imports, not live ingestion; windows and rollups are closed long before.
+  maxPastMs: 31 * 24 * 60 * 60 * 1000,
 };
 
 /** An Avro record of some version of the tracked-event schema. */
@@ -73,6 +79,14 @@ export type EventRecord = Record<string, unknown> & {
 export const WARNING_FUTURE_CLAMPED = 'timestamp_in_future_clamped';
 
 const SERVER_FIELDS = new Set(['received_at', 'warnings']);
+/**
+ * C0, DEL and C1 controls (\p{Cc}: U+0000-U+001F, U+007F-U+009F), and lone
+ * surrogates (\p{Cs} in a u-mode regex matches no paired one). Never part of
+ * an id or a key: U+001F joins project and user in the aggregation key, so
+ * "victim\u001fx" must not count as project "victim"; a lone surrogate is
+ * written to Avro as U+FFFD, so "\ud800" and "\ud801" would be one user.
+ */
+const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}]/u;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const TIME_EXPECTED = 'ISO-8601 date-time with a time zone, or epoch milliseconds';
 
@@ -81,6 +95,28 @@ export function isUuid(value: unknown): value is string {
 }
 // ISO-8601 date-time with an explicit zone: a bare local time is ambiguous.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * The JSON text of a parsed client value, or undefined when it is nested
+ * deeper than JSON.stringify's stack allows (JSON.parse has no such limit:
+ * 5,000 nested arrays parse, and throw a RangeError when written back).
+ */
+export function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+const PREVIEW_CHARS = 64;
+
+/** A client value shown in an error: its JSON, cut short. */
+function preview(value: unknown): string {
+  const text = jsonText(value);
+  if (text === undefined) return '(a value nested too deeply to show)';
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}
 
 export function jsonType(value: unknown): string {
   if (value === null) return 'null';
@@ -148,6 +184,11 @@ export function parseTime(value: unknown): number | undefined {
   return undefined;
 }
 
+// A corrected time may be far outside what a Date can hold (toISOString would throw).
+function describeTime(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
+}
+
 function timeField(body: Record<string, unknown>, field: string, errors: EventError[]): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
@@ -157,7 +198,7 @@ function timeField(body: Record<string, unknown>, field: string, errors: EventEr
       field,
       code: 'invalid_time',
       expected: TIME_EXPECTED,
-      problem: `cannot be read as a time: ${JSON.stringify(value)}`,
+      problem: `cannot be read as a time: ${preview(value)}`,
     });
   }
   return ms;
@@ -167,6 +208,18 @@ function checkText(value: unknown, field: string, max: number, errors: EventErro
   if (typeof value !== 'string') return; // the schema check reports the type
   if (value.trim() === '') errors.push({ field, code: 'empty', expected: 'string', problem: 'must not be empty' });
   else if (value.length > max) errors.push({ field, code: 'too_long', expected: 'string', problem: `is ${value.length} characters, at most ${max} allowed` });
+  else if (CONTROL_CHARACTER.test(value)) errors.push(controlCharacters(field, value));
+}
+
+function controlCharacters(field: string, value: string): EventError {
+  const at = value.search(CONTROL_CHARACTER);
+  const code = value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0');
+  return {
+    field,
+    code: 'invalid_characters',
+    expected: 'string',
+    problem: `must not contain control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates: U+${code} at index ${at}`,
+  };
 }
 
 /** Rules the Avro schema cannot express: non-empty identifiers, lengths, counts. */
@@ -183,6 +236,8 @@ function checkLimits(record: Record<string, unknown>, limits: EventLimits, error
   for (const [key, value] of entries) {
     if (key === '' || key.length > limits.propertyKeyLength) {
       errors.push({ field: `properties.${key}`, code: 'invalid_property_key', problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
+    } else if (CONTROL_CHARACTER.test(key)) {
+      errors.push(controlCharacters(`properties.${key}`, key));
     } else if (typeof value === 'string' && value.length > limits.stringLength) {
       errors.push({ field: `properties.${key}`, code: 'too_long', problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
     } else if (typeof value === 'number' && !Number.isFinite(value)) {
@@ -200,7 +255,7 @@ function schemaErrors(type: Type, candidate: Record<string, unknown>): EventErro
         field: path.join('.') || '$',
         code: value === undefined ? 'missing' : 'wrong_type',
         expected: describeType(at as unknown as AvscType),
-        problem: value === undefined ? 'is required' : `got ${jsonType(value)} ${JSON.stringify(value)?.slice(0, 64)}`,
+        problem: value === undefined ? 'is required' : `got ${jsonType(value)} ${preview(value)}`,
       });
     },
   });
@@ -233,7 +288,7 @@ export function validateEvent(
   else {
     eventId = newEventId(receivedAt);
     if (input.event_id !== undefined && input.event_id !== null) {
-      errors.push({ field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: `must be a UUID, got ${JSON.stringify(input.event_id)}` });
+      errors.push({ field: 'event_id', code: 'invalid_uuid', expected: 'string (uuid)', problem: `must be a UUID, got ${preview(input.event_id)}` });
     }
   }
 
@@ -245,6 +300,12 @@ export function validateEvent(
   if (eventTime > receivedAt + limits.maxFutureMs) {
     eventTime = receivedAt;
     warnings.push(WARNING_FUTURE_CLAMPED);
+  } else if (eventTime < receivedAt - limits.maxPastMs) {
+    errors.push({
+      field: 'timestamp',
+      code: 'timestamp_too_old',
+      problem: `${describeTime(eventTime)}${sentAt === undefined ? '' : ' (corrected for sent_at)'} is more than ${limits.maxPastMs} ms before the receive time ${describeTime(receivedAt)}`,
+    });
   }
 
   // The input's fields, the schema's defaults for those left out (a required

@@ -7,10 +7,13 @@
  * whose event_id is not a UUID: Avro's uuid is a logical type on a string,
  * which avsc does not check, and such an id could be neither looked up nor
  * stored (the column is a UUID), so it would hold up its partition for good.
+ * A body whose counts or lengths claim more than its bytes (bounded-avro.ts)
+ * is undecodable too, found before avsc would loop on it.
  */
 import type { Type } from 'avsc';
 import { isUuid } from '../ingestion/validate-event.js';
 import type { TrackedEvent } from '../model/event.js';
+import { avroBoundsProblem, eventAvroBounds, type AvroBounds } from './bounded-avro.js';
 import { UnknownSchemaError, type SchemaCatalog } from './event-schemas.js';
 import { WireFormatError, decodeFrame } from './wire-format.js';
 
@@ -23,8 +26,17 @@ export interface DecodedEvent {
 
 export type EventDecoder = (message: Buffer) => Promise<DecodedEvent>;
 
-export function createEventDecoder(catalog: SchemaCatalog, reader: Type): EventDecoder {
-  const resolvers = new Map<number, ReturnType<Type['createResolver']>>();
+interface Writer {
+  type: Type;
+  resolver: ReturnType<Type['createResolver']>;
+}
+
+/**
+ * `bounds`: what a body may claim before avsc decodes it (avsc trusts its
+ * block counts): a record over them is undecodable, not a stalled partition.
+ */
+export function createEventDecoder(catalog: SchemaCatalog, reader: Type, bounds: AvroBounds = eventAvroBounds()): EventDecoder {
+  const writers = new Map<number, Writer>();
   return async (message) => {
     let frame;
     try {
@@ -34,25 +46,27 @@ export function createEventDecoder(catalog: SchemaCatalog, reader: Type): EventD
       throw error;
     }
     const { schemaId, payload } = frame;
-    let resolver = resolvers.get(schemaId);
-    if (!resolver) {
-      let writer: Type;
+    let writer = writers.get(schemaId);
+    if (!writer) {
+      let type: Type;
       try {
-        writer = (await catalog.byId(schemaId)).type;
+        type = (await catalog.byId(schemaId)).type;
       } catch (error) {
         if (error instanceof UnknownSchemaError) throw new UndecodableError(error.message);
         throw error; // the registry is unavailable: retriable
       }
       try {
-        resolver = reader.createResolver(writer);
+        writer = { type, resolver: reader.createResolver(type) };
       } catch (error) {
         throw new UndecodableError(`schema id ${schemaId} does not resolve to the reader schema: ${(error as Error).message}`);
       }
-      resolvers.set(schemaId, resolver);
+      writers.set(schemaId, writer);
     }
+    const problem = avroBoundsProblem(writer.type, payload, bounds);
+    if (problem !== undefined) throw new UndecodableError(`Avro body does not decode with schema id ${schemaId}: ${problem}`);
     let event: TrackedEvent;
     try {
-      event = reader.fromBuffer(payload, resolver) as TrackedEvent;
+      event = reader.fromBuffer(payload, writer.resolver) as TrackedEvent;
     } catch (error) {
       throw new UndecodableError(`Avro body does not decode with schema id ${schemaId}: ${(error as Error).message}`);
     }

@@ -42,9 +42,34 @@ export class SchemaUnavailableError extends Error {
 /** The registry does not know the schema, or it is not a version of the event subject. */
 export class UnknownSchemaError extends Error {}
 
-export function createRegistry(url: string): SchemaRegistry {
-  // Few quick retries: callers answer 503 rather than hold a request open.
-  return new SchemaRegistry({ host: url, clientId: 'streamtrack', retry: { retries: 1, initialRetryTimeInSecs: 0.1 } });
+const REGISTRY_TIMEOUT_MS = 3_000;
+
+/**
+ * The Confluent client, plus what it does not ask the registry: the versions
+ * of a subject (a schema id is taken only if it is one of them).
+ */
+export class EventRegistry extends SchemaRegistry {
+  constructor(readonly url: string) {
+    // Few quick retries: callers answer 503 rather than hold a request open.
+    super({ host: url, clientId: 'streamtrack', retry: { retries: 1, initialRetryTimeInSecs: 0.1 } });
+  }
+
+  /** The subject's version numbers; none when the subject does not exist. */
+  async subjectVersions(subject: string): Promise<number[]> {
+    const response = await fetch(`${this.url.replace(/\/$/, '')}/subjects/${encodeURIComponent(subject)}/versions`, {
+      headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json' },
+      signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS),
+    });
+    if (response.status === 404) return [];
+    if (!response.ok) throw Object.assign(new Error(`GET versions of ${subject}: HTTP ${response.status}`), { status: response.status });
+    const versions = (await response.json()) as unknown;
+    if (!Array.isArray(versions) || !versions.every((v) => Number.isInteger(v))) throw new Error(`versions of ${subject}: not a list of numbers`);
+    return versions as number[];
+  }
+}
+
+export function createRegistry(url: string): EventRegistry {
+  return new EventRegistry(url);
 }
 
 /** TopicNameStrategy, the Confluent serializers' default: `<topic>-value`. */
@@ -107,13 +132,28 @@ export interface SchemaCatalog {
   byId(id: number): Promise<EventSchema>;
 }
 
+/**
+ * Ids that are not versions of the subject are remembered for UNKNOWN_ID_TTL_MS,
+ * at most MAX_UNKNOWN_IDS of them, and the subject's versions are listed at most
+ * once per RELIST_INTERVAL_MS: frames with random ids cost the registry at most
+ * one listing a second, however many arrive.
+ */
+export const UNKNOWN_ID_TTL_MS = 30_000;
+export const MAX_UNKNOWN_IDS = 10_000;
+export const RELIST_INTERVAL_MS = 1_000;
+
 export function createSchemaCatalog(
-  registry: SchemaRegistry,
+  registry: EventRegistry,
   subject: string,
   refreshMs: number,
   now: () => number = Date.now,
 ): SchemaCatalog {
   const byId = new Map<number, Promise<EventSchema>>();
+  /** Ids known to be versions of the subject: answered without a listing. */
+  const members = new Set<number>();
+  /** Ids found not to be: until when that answer holds. Oldest first (Map order), to evict. */
+  const unknown = new Map<number, number>();
+  let listing: { startsAt: number; ids: Promise<Set<number>> } | undefined;
   const byVersion = new Map<number, Promise<EventSchema>>();
   let latest: { schema: EventSchema; fetchedAt: number } | undefined;
   let refreshing: Promise<EventSchema> | undefined;
@@ -143,6 +183,7 @@ export function createSchemaCatalog(
           throw classify(error, `latest version of ${subject}`);
         });
         const schema = await schemaFor(id, `schema id ${id}`);
+        members.add(id);
         latest = { schema, fetchedAt: now() };
         return schema;
       } finally {
@@ -150,6 +191,55 @@ export function createSchemaCatalog(
       }
     })();
     return refreshing;
+  }
+
+  async function listSubjectIds(): Promise<Set<number>> {
+    const versions = await registry.subjectVersions(subject).catch((error: unknown) => {
+      throw classify(error, `versions of ${subject}`);
+    });
+    const ids = await Promise.all(versions.map((v) => versionId(v)));
+    for (const id of ids) members.add(id);
+    return new Set(ids);
+  }
+
+  /**
+   * The subject's ids as listed no earlier than `since`: a listing in flight
+   * or due serves every caller, and listings start RELIST_INTERVAL_MS apart.
+   */
+  function subjectIdsSince(since: number): Promise<Set<number>> {
+    if (listing && listing.startsAt >= since) return listing.ids;
+    const startsAt = Math.max(since, listing ? listing.startsAt + RELIST_INTERVAL_MS : since);
+    const ids = new Promise<void>((resolve) => setTimeout(resolve, startsAt - now())).then(listSubjectIds);
+    const entry = { startsAt, ids };
+    listing = entry;
+    // Kept when it fails too: an outage is retried at the same pace, and the callers it served answer 503.
+    ids.catch(() => undefined);
+    return ids;
+  }
+
+  function rememberUnknown(id: number) {
+    if (unknown.size >= MAX_UNKNOWN_IDS) unknown.delete(unknown.keys().next().value!);
+    unknown.set(id, now() + UNKNOWN_ID_TTL_MS);
+  }
+
+  const versionIds = new Map<number, Promise<number>>();
+  function versionId(version: number): Promise<number> {
+    let id = versionIds.get(version);
+    if (!id) {
+      id = registry.getRegistryId(subject, version).catch((error: unknown) => {
+        throw classify(error, `version ${version} of ${subject}`);
+      });
+      versionIds.set(version, id);
+      id.catch(() => versionIds.delete(version));
+    }
+    return id;
+  }
+
+  async function eventSchemaOf(id: number): Promise<EventSchema> {
+    const schema = await schemaFor(id, `schema id ${id}`);
+    const name = (schema.type as { name?: string }).name;
+    if (name !== EVENT_RECORD_NAME) throw new UnknownSchemaError(`schema id ${id} is ${name ?? 'not a record'}, not ${EVENT_RECORD_NAME}`);
+    return schema;
   }
 
   return {
@@ -161,17 +251,22 @@ export function createSchemaCatalog(
     },
     version(version) {
       return memo(byVersion, version, async () => {
-        const id = await registry.getRegistryId(subject, version).catch((error: unknown) => {
-          throw classify(error, `version ${version} of ${subject}`);
-        });
+        const id = await versionId(version);
+        members.add(id);
         return schemaFor(id, `schema id ${id}`);
       });
     },
     async byId(id) {
-      const schema = await schemaFor(id, `schema id ${id}`);
-      const name = (schema.type as { name?: string }).name;
-      if (name !== EVENT_RECORD_NAME) throw new UnknownSchemaError(`schema id ${id} is ${name ?? 'not a record'}, not ${EVENT_RECORD_NAME}`);
-      return schema;
+      if (members.has(id)) return eventSchemaOf(id);
+      const until = unknown.get(id);
+      if (until !== undefined && until > now()) throw new UnknownSchemaError(`schema id ${id} is not a version of ${subject}`);
+      // Listed after this id was seen: a version registered before its record was produced is in it.
+      const ids = await subjectIdsSince(now());
+      if (!ids.has(id)) {
+        rememberUnknown(id);
+        throw new UnknownSchemaError(`schema id ${id} is not a version of ${subject}`);
+      }
+      return eventSchemaOf(id);
     },
   };
 }
