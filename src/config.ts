@@ -7,6 +7,9 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65_535);
+/** A port, or 0 for any free one (several processes on one machine, as in the tests). */
+const portOrAny = z.coerce.number().int().min(0).max(65_535);
+const DAY_MS = 86_400_000;
 const positiveInt = z.coerce.number().int().positive();
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
@@ -18,6 +21,14 @@ const EnvSchema = z.object({
   API_MAX_BATCH_EVENTS: positiveInt.default(10_000),
   API_MAX_FUTURE_MS: positiveInt.default(3_600_000),
   API_PUBLISH_TIMEOUT_MS: positiveInt.default(3_000),
+  API_OPS_HOST: z.string().default('127.0.0.1'),
+  API_OPS_PORT: portOrAny.default(9465),
+  API_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  API_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  API_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+  API_MAX_CONNECTIONS: positiveInt.default(10_000),
+  API_MAX_WAITS: positiveInt.default(256),
+  API_MAX_SCAN_RANGE_MS: positiveInt.default(31 * DAY_MS),
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
   KAFKA_BROKERS: csv.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('streamtrack'),
@@ -37,8 +48,7 @@ const EnvSchema = z.object({
   TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
-  // 0: any free port (several workers on one machine, as in the tests).
-  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  WORKER_HTTP_PORT: portOrAny.default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -51,6 +61,14 @@ export interface Config {
     maxBatchEvents: number;
     maxFutureMs: number;
     publishTimeoutMs: number;
+    /** The operations server: /healthz, the detailed /readyz, /metrics; never exposed to clients. */
+    opsHost: string;
+    opsPort: number;
+    server: HttpServerLimits;
+    /** Concurrent `wait_for` long-polls in this process (429 `too_many_waits` beyond). */
+    maxWaits: number;
+    /** Longest event-time range of an /activities read without a user filter. */
+    maxScanRangeMs: number;
   };
   kafka: {
     brokers: string[];
@@ -75,6 +93,18 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
+/** What one client may hold of the HTTP server (src/http/listen.ts). */
+export interface HttpServerLimits {
+  /** From connection (or the previous response) to the last header byte. */
+  headersTimeoutMs: number;
+  /** From connection to the last body byte: the whole request. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+  /** Connections held at once; a connection over the cap is closed at once. */
+  maxConnections: number;
+}
+
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -84,6 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  // Node refuses a headers timeout above the request timeout.
+  if (e.API_HEADERS_TIMEOUT_MS > e.API_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: API_HEADERS_TIMEOUT_MS must not exceed API_REQUEST_TIMEOUT_MS');
+  }
   return {
     api: {
       host: e.API_HOST,
@@ -93,6 +127,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatchEvents: e.API_MAX_BATCH_EVENTS,
       maxFutureMs: e.API_MAX_FUTURE_MS,
       publishTimeoutMs: e.API_PUBLISH_TIMEOUT_MS,
+      opsHost: e.API_OPS_HOST,
+      opsPort: e.API_OPS_PORT,
+      server: {
+        headersTimeoutMs: e.API_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+        keepAliveTimeoutMs: e.API_KEEP_ALIVE_TIMEOUT_MS,
+        maxConnections: e.API_MAX_CONNECTIONS,
+      },
+      maxWaits: e.API_MAX_WAITS,
+      maxScanRangeMs: e.API_MAX_SCAN_RANGE_MS,
     },
     kafka: {
       brokers: e.KAFKA_BROKERS,

@@ -20,8 +20,10 @@ export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.Proces
     KAFKA_CONSUMER_GROUP: `test-topology-${id}`,
     CLICKHOUSE_DATABASE: `test_${id}`,
     LOG_LEVEL: 'warn',
-    // Several workers per test: each on a free port for /healthz, /readyz, /metrics.
+    // Several workers and APIs per test: each on a free port for /healthz, /readyz, /metrics
+    // (a test that reads them names a port of its own).
     WORKER_HTTP_PORT: '0',
+    API_OPS_PORT: '0',
     ...overrides,
   };
 }

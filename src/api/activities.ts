@@ -5,20 +5,30 @@
  *
  * Read-your-write: `wait_for=<event_id>` (repeatable) holds the answer until
  * those events are stored, up to `wait_ms`, so a client sees what it just
- * sent as soon as the worker stored it.
+ * sent as soon as the worker stored it. Such long-polls are capped per
+ * process (429 `too_many_waits` beyond, at once) and stop polling when the
+ * client goes away.
+ *
+ * A read without a user filter scans events by time alone, so its range is
+ * bounded: the last 7 days by default, at most `maxScanRangeMs`. With one,
+ * the primary key (project_id, user_id, timestamp) bounds the read.
  *
  * The route's definition (parameters, answers) validates requests and is the
  * OpenAPI document's; `properties.<name>` filters are read here, beside it,
  * because OpenAPI cannot name a family of parameters.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Context } from 'hono';
 import type { FieldError } from '../ingestion/validate-event.js';
 import { storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter } from '../storage/activity-query.js';
 import { decodeCursor, encodeCursor } from './activities-cursor.js';
-import { CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
-import { expecting, integer, invalidParameters, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
+import { ApiError, CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
+import { outgoingOf } from './node-bindings.js';
+import { expecting, integer, invalidParameters, iso, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 export const ACTIVITIES_LIMIT = { default: 100, max: 1_000 } as const;
 const MAX_VALUES = 100;
@@ -26,6 +36,9 @@ const MAX_PROPERTY_FILTERS = 5;
 const WAIT_MS = { default: 5_000, max: 10_000 } as const;
 const WAIT_POLL_MS = 50;
 const PROPERTY = /^properties\.([A-Za-z0-9_.$-]{1,128})$/;
+const DAY_MS = 86_400_000;
+/** The range of a read without a user filter when it names no `from`. */
+export const DEFAULT_SCAN_MS = 7 * DAY_MS;
 
 const PropertyValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const TimeSchema = z.string().datetime().openapi({ description: 'ISO-8601, UTC', example: '2026-03-01T00:00:00.000Z' });
@@ -79,8 +92,16 @@ const ActivitiesQuery = queryParameters(
   {
     user_id: many(z.string(), MAX_VALUES).openapi(param(`Only these users; repeat the parameter for several (up to ${MAX_VALUES}).`)),
     action: many(z.string(), MAX_VALUES).openapi(param(`Only these actions; repeat the parameter for several (up to ${MAX_VALUES}).`)),
-    from: time.optional().openapi(param('Event time from (inclusive): ISO-8601 with a zone, or epoch ms.')),
-    to: time.optional().openapi(param('Event time to (exclusive), after `from`: ISO-8601 with a zone, or epoch ms.')),
+    from: time
+      .optional()
+      .openapi(
+        param(
+          'Event time from (inclusive): ISO-8601 with a zone, or epoch ms. Without `user_id`: 7 days before `to` by default, and at most 31 days (`API_MAX_SCAN_RANGE_MS`) before it.',
+        ),
+      ),
+    to: time
+      .optional()
+      .openapi(param('Event time to (exclusive), after `from`: ISO-8601 with a zone, or epoch ms. Without `user_id`: now (plus the allowed clock skew) by default.')),
     session_id: z.string().optional().openapi(param('Only this session.')),
     order: oneOf(['asc', 'desc']).default('desc').openapi(param('By event time, then event id.')),
     limit: integer(1, ACTIVITIES_LIMIT.max).default(ACTIVITIES_LIMIT.default).openapi(param('Events per page.')),
@@ -111,6 +132,10 @@ export const activitiesRoute = createRoute({
   responses: {
     200: { description: 'A page of events', content: { 'application/json': { schema: ActivitiesPageSchema } } },
     400: errorResponse('`invalid_parameter`: `details` names each parameter, what is allowed and what came'),
+    429: {
+      ...errorResponse('`too_many_waits`: as many `wait_for` requests as the server holds at once are waiting; retry after `Retry-After`, or without `wait_for`'),
+      headers: z.object({ 'Retry-After': z.string().openapi({ description: 'Seconds after which a retry may succeed' }) }),
+    },
     ...CLICKHOUSE_ERROR_RESPONSES,
   },
 });
@@ -128,29 +153,91 @@ function propertyFilters(queries: Record<string, string[]>): ActivityFilter['pro
   return filters;
 }
 
-async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number) {
+/** Aborted when the client goes away before the answer (in process: the Request's own signal). */
+function clientGone(c: Context): AbortSignal {
+  const outgoing = outgoingOf(c);
+  if (!outgoing) return c.req.raw.signal;
+  const controller = new AbortController();
+  // A response closes when it was sent, or when its connection closed first.
+  outgoing.once('close', () => controller.abort());
+  return controller.signal;
+}
+
+async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number, signal: AbortSignal) {
   const started = Date.now();
-  for (;;) {
-    const stored = await storedEventPositions(clickhouse, ids);
-    const satisfied = ids.every((id) => stored.has(id));
-    const waited = Date.now() - started;
-    if (satisfied || waited >= waitMs) return { satisfied, waited_ms: waited };
-    await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, waitMs - waited)));
+  try {
+    for (;;) {
+      const stored = await storedEventPositions(clickhouse, ids, signal);
+      const satisfied = ids.every((id) => stored.has(id));
+      const waited = Date.now() - started;
+      if (satisfied || waited >= waitMs) return { satisfied, waited_ms: waited };
+      await sleep(Math.min(WAIT_POLL_MS, waitMs - waited), undefined, { signal });
+    }
+  } catch (err) {
+    // Nobody is left to answer: stop polling (the answer below goes nowhere, only to the log and metrics).
+    if (signal.aborted) throw new ApiError(408, 'client_closed', 'the client closed the connection while waiting');
+    throw err;
   }
 }
 
-export function createActivitiesRoutes(clickhouse: ClickHouseClient) {
+export interface ActivitiesDeps {
+  clickhouse: ClickHouseClient;
+  /** `wait_for` long-polls held at once. */
+  waits: ConcurrencyLimit;
+  /** Longest range without a user filter. */
+  maxScanRangeMs: number;
+  /** How far past now an event time may be (API_MAX_FUTURE_MS): the default end of a range. */
+  maxFutureMs: number;
+  now?: () => number;
+}
+
+/**
+ * The event-time range to read. Without a user filter, ClickHouse can only
+ * skip by time, so the range is bounded (defaulted, or refused naming `from`).
+ */
+function scanRange(
+  query: { user_id: string[]; from?: number | undefined; to?: number | undefined },
+  { maxScanRangeMs, maxFutureMs }: ActivitiesDeps,
+  now: number,
+): Pick<ActivityFilter, 'from' | 'to'> {
+  if (query.user_id.length > 0) return { ...(query.from === undefined ? {} : { from: query.from }), ...(query.to === undefined ? {} : { to: query.to }) };
+  const to = query.to ?? now + maxFutureMs;
+  const from = query.from ?? (query.to ?? now) - DEFAULT_SCAN_MS;
+  if (to - from > maxScanRangeMs) {
+    invalidParameters([
+      {
+        field: 'from',
+        expected: `at most ${+(maxScanRangeMs / DAY_MS).toFixed(2)} days before to (${iso(to)}) without user_id`,
+        problem: `the range is ${((to - from) / DAY_MS).toFixed(1)} days; narrow it or filter by user_id`,
+      },
+    ]);
+  }
+  return { from, to };
+}
+
+export function createActivitiesRoutes(deps: ActivitiesDeps) {
+  const { clickhouse, waits, now = Date.now } = deps;
   return new OpenAPIHono({ defaultHook: refuseInvalidParameters }).openapi(activitiesRoute, async (c) => {
     const query = c.req.valid('query');
     const filter: ActivityFilter = {
       userIds: query.user_id,
       actions: query.action,
-      ...(query.from === undefined ? {} : { from: query.from }),
-      ...(query.to === undefined ? {} : { to: query.to }),
+      ...scanRange(query, deps, now()),
       ...(query.session_id === undefined ? {} : { sessionId: query.session_id }),
       properties: propertyFilters(c.req.queries()),
     };
-    const waited = query.wait_for.length > 0 ? await waitUntilStored(clickhouse, query.wait_for, query.wait_ms) : undefined;
+    let waited: { satisfied: boolean; waited_ms: number } | undefined;
+    if (query.wait_for.length > 0) {
+      const release = waits.tryAcquire();
+      if (!release) {
+        throw new ApiError(429, 'too_many_waits', `the server holds at most ${waits.max} wait_for requests at once; retry shortly, or without wait_for`, undefined, 1);
+      }
+      try {
+        waited = await waitUntilStored(clickhouse, query.wait_for, query.wait_ms, clientGone(c));
+      } finally {
+        release();
+      }
+    }
     const page = await queryActivities(clickhouse, {
       filter,
       order: query.order,

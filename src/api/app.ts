@@ -1,10 +1,13 @@
 /**
  * The HTTP API: one sub-app per resource, mounted here, with one error
  * handler and the OpenAPI document of them all. Built from injected services
- * so tests run it in process with `app.request(...)`.
+ * so tests run it in process with `app.request(...)`. Beside it, the
+ * operations app (`createOpsApp`): /metrics and the detailed /readyz, served
+ * on a port of their own that clients do not reach.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Hono } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import type { Config } from '../config.js';
 import { DEFAULT_EVENT_LIMITS } from '../ingestion/validate-event.js';
@@ -14,8 +17,9 @@ import { createMetricsRoutes } from '../observability/metrics-route.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 import type { SchemaCatalog } from '../serde/event-schemas.js';
 import { createActivitiesRoutes } from './activities.js';
+import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrency-limit.js';
 import { ApiError, createErrorHandler } from './errors.js';
-import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
+import { createHealthRoutes, type ReadinessProbe } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
 import { requestContext } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
@@ -24,11 +28,14 @@ import { createTrackRoutes, type TrackLimits } from './track.js';
 export interface ApiDeps {
   catalog: SchemaCatalog;
   publisher: Publisher;
+  /** Carries the read limits on every query (storage/read-limits.ts). */
   clickhouse: ClickHouseClient;
-  readiness: ReadinessChecks;
+  readiness: ReadinessProbe;
   logger: Logger;
   metrics: ApiMetrics;
   now?: () => number;
+  /** `wait_for` long-polls held at once; by default API_MAX_WAITS for the process. */
+  waits?: ConcurrencyLimit;
 }
 
 export function trackLimits(api: Config['api']): TrackLimits {
@@ -45,10 +52,19 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
   root.use(requestContext(deps.metrics, deps.logger));
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
-    .route('/activities', createActivitiesRoutes(deps.clickhouse))
+    .route(
+      '/activities',
+      createActivitiesRoutes({
+        clickhouse: deps.clickhouse,
+        waits: deps.waits ?? createConcurrencyLimit(config.api.maxWaits),
+        maxScanRangeMs: config.api.maxScanRangeMs,
+        maxFutureMs: config.api.maxFutureMs,
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
+    )
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs))
-    .route('/', createHealthRoutes(deps.readiness))
-    .route('/', createMetricsRoutes(deps.metrics.registry));
+    // The status alone: the checks' error texts name hosts and internals.
+    .route('/', createHealthRoutes(deps.readiness, { detail: false }));
   serveOpenApi(app);
   const onError = createErrorHandler(deps.logger);
   // Answered, not thrown: a thrown not-found skips the request middleware (metrics, log).
@@ -58,3 +74,8 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
 }
 
 export type AppType = ReturnType<typeof createApp>;
+
+/** The API's operations endpoints: /healthz, /readyz with every check's result, /metrics. */
+export function createOpsApp(deps: Pick<ApiDeps, 'readiness' | 'metrics'>) {
+  return new Hono().route('/', createHealthRoutes(deps.readiness, { detail: true })).route('/', createMetricsRoutes(deps.metrics.registry));
+}

@@ -45,7 +45,7 @@ export function unavailableResponse(description: string) {
 
 /** What a read route answers when ClickHouse refuses or misses a query (see fromClickHouse). */
 export const CLICKHOUSE_ERROR_RESPONSES = {
-  422: errorResponse('`query_too_large`: the query would read more rows than allowed; narrow the range or the filters'),
+  422: errorResponse('`query_too_large`: the query would read more rows, or use more memory, than allowed; narrow the range or the filters'),
   503: unavailableResponse('`clickhouse_unavailable`'),
   504: errorResponse('`query_timeout`: the query took longer than allowed; narrow the range or the filters'),
 } as const;
@@ -77,8 +77,9 @@ export function errorBody(error: ApiError): ErrorBody {
 function fromClickHouse(err: Error): ApiError | undefined {
   if (err instanceof ClickHouseError) {
     if (err.code === '159') return new ApiError(504, 'query_timeout', 'the query took longer than allowed; narrow the range or the filters');
-    if (err.code === '158' || err.code === '307') {
-      return new ApiError(422, 'query_too_large', 'the query would read more rows than allowed; narrow the range or the filters');
+    // TOO_MANY_ROWS, TOO_MANY_BYTES, TOO_MANY_ROWS_OR_BYTES (max_result_rows), MEMORY_LIMIT_EXCEEDED: see storage/read-limits.ts.
+    if (err.code === '158' || err.code === '307' || err.code === '396' || err.code === '241') {
+      return new ApiError(422, 'query_too_large', 'the query would read more rows, or use more memory, than allowed; narrow the range or the filters');
     }
     return undefined;
   }
