@@ -76,6 +76,14 @@ describe('listen', () => {
     expect(await healthz(server.port)).toBe(200);
   });
 
+  it('closes a connection that sends nothing after the headers timeout (idle sockets cannot fill the cap)', async () => {
+    server = await listen(app, '127.0.0.1', 0, LIMITS);
+    const idle = await rawClient(server.port);
+    const after = await idle.closed;
+    expect(after).toBeGreaterThanOrEqual(LIMITS.headersTimeoutMs - 50);
+    expect(after).toBeLessThan(LIMITS.headersTimeoutMs + SLACK_MS);
+  });
+
   it('cuts off a client that sends its body a byte at a time within the request timeout', async () => {
     server = await listen(app, '127.0.0.1', 0, LIMITS);
     const slow = await rawClient(server.port);
