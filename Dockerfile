@@ -13,7 +13,7 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # In a container both servers listen on every interface (outside, they default to loopback).
-ENV NODE_ENV=production API_HOST=0.0.0.0 WORKER_HTTP_HOST=0.0.0.0
+ENV NODE_ENV=production API_HOST=0.0.0.0 API_OPS_HOST=0.0.0.0 WORKER_HTTP_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -22,7 +22,8 @@ COPY schemas ./schemas
 COPY migrations ./migrations
 # The image's `node` user, by number so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
-EXPOSE 8080 9464
+# 8080: the API's clients; 9465: the API's /metrics and detailed /readyz; 9464: the worker's.
+EXPOSE 8080 9465 9464
 # The API's liveness (the default command); docker-compose.yml gives the worker its own (port 9464).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -3,15 +3,17 @@
  * client) from the environment's config, plus `POST /noop` and
  * `POST /noop-fetch`, Hono routes that read the body and answer 202 without
  * any work (and without the app's middleware), on the same server, so the
- * framework's own cost is measured beside /track in the same run.
+ * framework's own cost is measured beside /track in the same run. Served
+ * as `api` serves it (src/http/listen.ts, the same limits), with the
+ * operations endpoints (/metrics) on API_OPS_PORT.
  */
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createApp } from '../src/api/app.js';
+import { createApp, createOpsApp } from '../src/api/app.js';
 import { readBody } from '../src/api/request-body.js';
 import { createApiServices } from '../src/api/server.js';
 import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
+import { OPS_SERVER_LIMITS, listen } from '../src/http/listen.js';
 import { createLogger } from '../src/logger.js';
 
 const config = loadConfig();
@@ -33,6 +35,8 @@ const noop = new Hono()
 // `api` serves it: mounted under another Hono, each of the app's routes would
 // be wrapped in one more composed handler per request (for its error handler).
 const dispatch = (request: Request, env: unknown) => (request.url.includes('/noop') ? noop.fetch(request, env) : app.fetch(request, env));
-serve({ fetch: dispatch, hostname: '127.0.0.1', port: config.api.port }, () => console.log('bench server ready'));
+await listen(createOpsApp(services.deps), config.api.opsHost, config.api.opsPort, OPS_SERVER_LIMITS);
+await listen({ fetch: dispatch }, '127.0.0.1', config.api.port, config.api.server);
+console.log('bench server ready');
 // Exit cleanly on SIGTERM so profilers (--cpu-prof) can write their output.
 process.on('SIGTERM', () => process.exit(0));

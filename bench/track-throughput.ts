@@ -82,9 +82,9 @@ async function load(url: string, connections: number, body: (i: number) => strin
   return { result, okPerSecond: ok / DURATION, other: result.requests.total - ok, cpu };
 }
 
-/** The API's produce requests so far: count, records and acknowledgement seconds, from its /metrics. */
-async function produceTotals(base: string) {
-  const text = await (await fetch(`${base}/metrics`)).text();
+/** The API's produce requests so far: count, records and acknowledgement seconds, from its /metrics (operations port). */
+async function produceTotals(opsBase: string) {
+  const text = await (await fetch(`${opsBase}/metrics`)).text();
   const value = (name: string) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? 0);
   return {
     requests: value('streamtrack_kafka_produce_batch_records_count'),
@@ -123,12 +123,19 @@ async function benchWriteKey(config: Config): Promise<string> {
 async function main() {
   const services = await startServices();
   const removeLeftovers = await removeAddedLater(services.addresses, 'bench');
-  const port = await freePort();
-  const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12', STREAMTRACK_AUTH: AUTH });
+  const [port, opsPort] = [await freePort(), await freePort()];
+  const env = isolatedEnv(services.addresses, {
+    API_PORT: String(port),
+    API_OPS_PORT: String(opsPort),
+    LOG_LEVEL: 'warn',
+    KAFKA_EVENTS_PARTITIONS: '12',
+    STREAMTRACK_AUTH: AUTH,
+  });
   if (AUTH === 'keys') authorization = { authorization: `Bearer ${await benchWriteKey(loadConfig(env))}` };
   console.log(`auth: ${AUTH}`);
   const server = spawnTypeScript(['bench/track-server.ts'], env);
   const base = `http://127.0.0.1:${port}`;
+  const opsBase = `http://127.0.0.1:${opsPort}`;
   try {
     await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), {
       timeoutMs: 60_000,
@@ -145,9 +152,9 @@ async function main() {
       const best = { noop: 0, track: 0 };
       for (const connections of CONNECTIONS) {
         const noop = await load(`${base}/noop`, connections, single, 202, pid);
-        const beforeTrack = await produceTotals(base);
+        const beforeTrack = await produceTotals(opsBase);
         const track = await load(`${base}/track`, connections, single, 202, pid);
-        const afterTrack = await produceTotals(base);
+        const afterTrack = await produceTotals(opsBase);
         const of = runs.get(connections)!;
         of.noop.push(noop.okPerSecond);
         of.track.push(track.okPerSecond);
@@ -176,9 +183,9 @@ async function main() {
     console.log(
       `${'ratio of capacities'.padEnd(34)} ${median(capacityRatios).toFixed(2)} median   (rounds: ${capacityRatios.map((r) => r.toFixed(2)).join(', ')}; each route's best rate of the round)`,
     );
-    const beforeBatches = await produceTotals(base);
+    const beforeBatches = await produceTotals(opsBase);
     const batches = await load(`${base}/track`, CONNECTIONS[0]!, batch, 202, pid);
-    const afterBatches = await produceTotals(base);
+    const afterBatches = await produceTotals(opsBase);
     console.log(line('/track, 100 events per request', batches));
     console.log(produceLine(beforeBatches, afterBatches));
     console.log(`${'events/s acknowledged by Kafka'.padEnd(34)} ${(batches.okPerSecond * 100).toFixed(0)}`);

@@ -10,6 +10,7 @@ import { canRunPrivate, privateService, type PrivateService } from '../testing/p
 import { testKafka, uncommittedRecords } from '../testing/kafka.js';
 import { rssMb } from '../testing/processes.js';
 import { Stack, flush, traffic, verify } from '../testing/stack.js';
+import { waitFor } from '../testing/wait-for.js';
 
 describe.runIf(canRunPrivate('clickhouse'))('ClickHouse outage', () => {
   let clickhouse: PrivateService;
@@ -33,10 +34,17 @@ describe.runIf(canRunPrivate('clickhouse'))('ClickHouse outage', () => {
     await clickhouse.stop();
     const rssBefore = await Promise.all(stack.workers.map((w) => rssMb(w.child.pid)));
     await stack.send(sent.slice(10_000)); // /track does not need ClickHouse
-    // ...so the API stays ready (in its load balancer), reporting ClickHouse down.
-    const readiness = await fetch(`${stack.base}/readyz`);
-    expect(readiness.status).toBe(200);
-    expect(await readiness.json()).toMatchObject({ status: 'ready', checks: { clickhouse: { ok: false, required: false } } });
+    // ...so the API stays ready (in its load balancer), reporting ClickHouse down on its operations port.
+    const readiness = await waitFor(
+      async () => {
+        const response = await fetch(`${stack.opsBase}/readyz`);
+        const body = (await response.json()) as { checks: { clickhouse: { ok: boolean } } };
+        return body.checks.clickhouse.ok ? undefined : { status: response.status, body };
+      },
+      { what: 'readiness to report ClickHouse down' },
+    );
+    expect(readiness).toMatchObject({ status: 200, body: { status: 'ready', checks: { clickhouse: { ok: false, required: false } } } });
+    expect(await (await fetch(`${stack.base}/readyz`)).json()).toEqual({ status: 'ready' });
     const lagDuring = await uncommittedRecords(testKafka(stack.env.KAFKA_BROKERS!), stack.env.KAFKA_EVENTS_TOPIC!, stack.env.KAFKA_CONSUMER_GROUP!);
     await new Promise((resolve) => setTimeout(resolve, 30_000)); // the outage itself
     const rssDuring = await Promise.all(stack.workers.map((w) => rssMb(w.child.pid)));

@@ -1,5 +1,6 @@
 /**
- * What operators see: the API's and a worker's /metrics after real traffic,
+ * What operators see: the API's and a worker's /metrics after real traffic
+ * (the API's on its operations port, not on the port clients reach),
  * the worker's probes and topology view, request ids in the API's logs, and the Grafana
  * dashboard asking only for metrics the processes export (and for all of
  * StreamTrack's own).
@@ -62,16 +63,20 @@ function dashboardMetrics(dashboard: { panels: Array<{ targets?: Array<{ expr: s
 let api: StreamtrackProcess;
 let worker: StreamtrackProcess;
 let apiBase: string;
+let apiOpsBase: string;
 let workerBase: string;
 
 beforeAll(async () => {
   const [apiPort, workerPort] = [await freePort(), await freePort()];
-  const env = isolatedEnv(inject('services'), { API_PORT: String(apiPort), WORKER_HTTP_PORT: String(workerPort), LOG_LEVEL: 'info' });
+  // The API's operations port is any free one: found in its log line, as an operator would.
+  const env = isolatedEnv(inject('services'), { API_PORT: String(apiPort), API_OPS_PORT: '0', WORKER_HTTP_PORT: String(workerPort), LOG_LEVEL: 'info' });
   apiBase = `http://127.0.0.1:${apiPort}`;
   workerBase = `http://127.0.0.1:${workerPort}`;
   api = spawnStreamtrack('api', env);
   worker = spawnStreamtrack('worker', env);
   await waitFor(async () => ((await fetch(`${apiBase}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: `API ready\n${api.output()}` });
+  const listening = api.output().split('\n').find((line) => line.includes('"msg":"API listening"'));
+  apiOpsBase = `http://${(JSON.parse(listening!) as { ops: string }).ops}`;
 });
 
 afterAll(async () => {
@@ -105,7 +110,7 @@ describe('observability', () => {
     });
     expect(response.status).toBe(207);
 
-    const apiMetrics = await scrape(apiBase);
+    const apiMetrics = await scrape(apiOpsBase);
     expect(apiMetrics.value('streamtrack_events_accepted_total')).toBe(3);
     expect(apiMetrics.value('streamtrack_events_refused_total', { reason: 'missing' })).toBe(1);
     expect(apiMetrics.value('streamtrack_http_request_duration_seconds_count', { route: '/track', method: 'POST', status: '207' })).toBe(1);
@@ -148,7 +153,7 @@ describe('observability', () => {
   it("uses one route pattern per route in labels, never a request's own path", async () => {
     await fetch(`${apiBase}/stats/users/someone?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`);
     await fetch(`${apiBase}/no/such/route`);
-    const scraped = await scrape(apiBase);
+    const scraped = await scrape(apiOpsBase);
     expect(scraped.value('streamtrack_http_request_duration_seconds_count', { route: '/stats/users/:user_id' })).toBe(1);
     expect(scraped.value('streamtrack_http_request_duration_seconds_count', { route: 'unmatched', status: '404' })).toBe(1);
   });
@@ -175,7 +180,7 @@ describe('observability', () => {
 
   it('has a dashboard that asks only for exported metrics, and for every StreamTrack metric', async () => {
     const dashboard = JSON.parse(await readFile(join(REPO_ROOT, 'monitoring/grafana/dashboards/streamtrack.json'), 'utf8'));
-    const [apiMetrics, workerMetrics] = await Promise.all([scrape(apiBase), scrape(workerBase)]);
+    const [apiMetrics, workerMetrics] = await Promise.all([scrape(apiOpsBase), scrape(workerBase)]);
     const exported = new Map([...apiMetrics.types, ...workerMetrics.types]);
     const family = (series: string) => (exported.has(series) ? series : series.replace(HISTOGRAM_SERIES, ''));
 

@@ -16,11 +16,13 @@ interface Activities {
 let api: StreamtrackProcess;
 let worker: StreamtrackProcess;
 let base: string;
+let opsBase: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  const env = isolatedEnv(inject('services'), { API_PORT: String(port), LOG_LEVEL: 'info' });
+  const [port, opsPort] = [await freePort(), await freePort()];
+  const env = isolatedEnv(inject('services'), { API_PORT: String(port), API_OPS_PORT: String(opsPort), LOG_LEVEL: 'info' });
   base = `http://127.0.0.1:${port}`;
+  opsBase = `http://127.0.0.1:${opsPort}`;
   api = spawnStreamtrack('api', env);
   worker = spawnStreamtrack('worker', env);
   await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), {
@@ -38,19 +40,23 @@ async function track(body: unknown): Promise<Response> {
   return fetch(`${base}/track`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-async function activities(): Promise<Activities> {
-  const response = await fetch(`${base}/activities?limit=1000`);
+/** The last 7 days: the default range of a read without a user filter. */
+async function activities(query = ''): Promise<Activities> {
+  const response = await fetch(`${base}/activities?limit=1000${query}`);
   expect(response.status).toBe(200);
   return (await response.json()) as Activities;
 }
 
 describe('quick start', () => {
-  it('reports itself alive and ready', async () => {
+  it('reports itself alive and ready: the status to clients, every check on the operations port', async () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready' });
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    expect(await (await fetch(`${opsBase}/readyz`)).json()).toEqual({
       status: 'ready',
       checks: { kafka: { ok: true }, schema_registry: { ok: true }, clickhouse: { ok: true, required: false } },
     });
+    expect((await fetch(`${opsBase}/metrics`)).status).toBe(200);
   });
 
   it('stores every accepted event exactly once and lists the newest first', async () => {
@@ -67,9 +73,11 @@ describe('quick start', () => {
       accepted.push(...(await acceptedIds(response)));
     }
 
+    // The purchase is dated 2026-01-01, out of the default 7 days: read by user, which needs no range.
+    const users = [...new Set(payloads.map((p) => p.user_id))].map((u) => `&user_id=${encodeURIComponent(u)}`).join('');
     const listed = await waitFor(
       async () => {
-        const { events } = await activities();
+        const { events } = await activities(users);
         return accepted.every((id) => events.some((e) => e.event_id === id)) ? events : undefined;
       },
       { timeoutMs: 30_000, what: `all ${accepted.length} events in /activities\n${worker.output()}` },
@@ -107,6 +115,20 @@ describe('quick start', () => {
       { timeoutMs: 30_000, what: 'the sentinel after the resends' },
     );
     expect(events.filter((e) => e.event_id === event.event_id)).toHaveLength(1);
+  });
+
+  it("lists the seed's event with no parameter at all, and refuses a scan over 31 days without a user", async () => {
+    const [id] = await acceptedIds(await track({ user_id: 'local_user', action: 'app_started' }));
+    await waitFor(
+      async () => {
+        const { events } = (await (await fetch(`${base}/activities`)).json()) as Activities;
+        return events.some((e) => e.event_id === id) ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the event in a bare /activities' },
+    );
+    const response = await fetch(`${base}/activities?from=2026-01-01T00:00:00Z`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 'invalid_parameter', details: [{ field: 'from' }] } });
   });
 
   it('refuses a bad limit with the parameter and what is allowed', async () => {

@@ -7,6 +7,9 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65_535);
+/** A port, or 0 for any free one (several processes on one machine, as in the tests). */
+const portOrAny = z.coerce.number().int().min(0).max(65_535);
+const DAY_MS = 86_400_000;
 const positiveInt = z.coerce.number().int().positive();
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
@@ -25,6 +28,16 @@ const EnvSchema = z.object({
   // 31 days: older events are refused (timestamp_too_old); historical data is an import, not live tracking.
   API_MAX_PAST_MS: positiveInt.default(31 * 24 * 3_600_000),
   API_PUBLISH_TIMEOUT_MS: positiveInt.default(3_000),
+  API_OPS_HOST: z.string().default('127.0.0.1'),
+  API_OPS_PORT: portOrAny.default(9465),
+  API_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  API_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  API_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+  API_MAX_CONNECTIONS: positiveInt.default(10_000),
+  API_MAX_WAITS: positiveInt.default(256),
+  API_MAX_WAITS_PER_KEY: positiveInt.default(4),
+  API_MAX_QUERIES_PER_KEY: positiveInt.default(8),
+  API_MAX_SCAN_RANGE_MS: positiveInt.default(31 * DAY_MS),
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
   KAFKA_BROKERS: csv.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('streamtrack'),
@@ -44,8 +57,7 @@ const EnvSchema = z.object({
   TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
-  // 0: any free port (several workers on one machine, as in the tests).
-  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  WORKER_HTTP_PORT: portOrAny.default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -57,6 +69,8 @@ export interface Config {
     /** Per key, per API replica, unless the project sets its own. */
     writeEventsPerSecond: number;
     readRequestsPerSecond: number;
+    /** Read requests of one key or token in flight at once (each runs ClickHouse queries). */
+    queriesPerKey: number;
   };
   api: {
     host: string;
@@ -67,6 +81,16 @@ export interface Config {
     maxFutureMs: number;
     maxPastMs: number;
     publishTimeoutMs: number;
+    /** The operations server: /healthz, the detailed /readyz, /metrics; never exposed to clients. */
+    opsHost: string;
+    opsPort: number;
+    server: HttpServerLimits;
+    /** Concurrent `wait_for` long-polls in this process (429 `too_many_waits` beyond). */
+    maxWaits: number;
+    /** Concurrent `wait_for` long-polls of one key or token. */
+    maxWaitsPerKey: number;
+    /** Longest event-time range of an /activities read without a user filter. */
+    maxScanRangeMs: number;
   };
   kafka: {
     brokers: string[];
@@ -91,6 +115,18 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
+/** What one client may hold of the HTTP server (src/http/listen.ts). */
+export interface HttpServerLimits {
+  /** From connection (or the previous response) to the last header byte. */
+  headersTimeoutMs: number;
+  /** From connection to the last body byte: the whole request. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+  /** Connections held at once; a connection over the cap is closed at once. */
+  maxConnections: number;
+}
+
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -100,12 +136,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  // Node refuses a headers timeout above the request timeout.
+  if (e.API_HEADERS_TIMEOUT_MS > e.API_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: API_HEADERS_TIMEOUT_MS must not exceed API_REQUEST_TIMEOUT_MS');
+  }
   return {
     auth: {
       mode: e.STREAMTRACK_AUTH,
       refreshMs: e.AUTH_REFRESH_MS,
       writeEventsPerSecond: e.API_WRITE_EVENTS_PER_SECOND,
       readRequestsPerSecond: e.API_READ_REQUESTS_PER_SECOND,
+      queriesPerKey: e.API_MAX_QUERIES_PER_KEY,
     },
     api: {
       host: e.API_HOST,
@@ -116,6 +157,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFutureMs: e.API_MAX_FUTURE_MS,
       maxPastMs: e.API_MAX_PAST_MS,
       publishTimeoutMs: e.API_PUBLISH_TIMEOUT_MS,
+      opsHost: e.API_OPS_HOST,
+      opsPort: e.API_OPS_PORT,
+      server: {
+        headersTimeoutMs: e.API_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+        keepAliveTimeoutMs: e.API_KEEP_ALIVE_TIMEOUT_MS,
+        maxConnections: e.API_MAX_CONNECTIONS,
+      },
+      maxWaits: e.API_MAX_WAITS,
+      maxWaitsPerKey: e.API_MAX_WAITS_PER_KEY,
+      maxScanRangeMs: e.API_MAX_SCAN_RANGE_MS,
     },
     kafka: {
       brokers: e.KAFKA_BROKERS,

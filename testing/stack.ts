@@ -61,14 +61,23 @@ export class Stack {
   api!: StreamtrackProcess;
   workers: StreamtrackProcess[] = [];
   base = '';
+  /** The API's operations port: /metrics and the detailed /readyz. */
+  opsBase = '';
   clickhouse!: ClickHouseClient;
   env: NodeJS.ProcessEnv = {};
 
   async start(workers: number, overrides: NodeJS.ProcessEnv = {}) {
-    const port = await freePort();
+    const [port, opsPort] = [await freePort(), await freePort()];
     // Short rolling interval: many re-emits, the case that must never inflate rollups.
-    this.env = isolatedEnv(inject('services'), { API_PORT: String(port), TOPOLOGY_ROLLING_UPDATE_MS: '5000', LOG_LEVEL: 'warn', ...overrides });
+    this.env = isolatedEnv(inject('services'), {
+      API_PORT: String(port),
+      API_OPS_PORT: String(opsPort),
+      TOPOLOGY_ROLLING_UPDATE_MS: '5000',
+      LOG_LEVEL: 'warn',
+      ...overrides,
+    });
     this.base = `http://127.0.0.1:${port}`;
+    this.opsBase = `http://127.0.0.1:${opsPort}`;
     this.clickhouse = createClickHouse(loadConfig(this.env).clickhouse);
     this.api = spawnStreamtrack('api', this.env);
     for (let i = 0; i < workers; i++) this.addWorker();

@@ -22,8 +22,10 @@ export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.Proces
     LOG_LEVEL: 'warn',
     // Open, as a developer's stack runs: the tests of keys and limits ask for `keys` themselves.
     STREAMTRACK_AUTH: 'open',
-    // Several workers per test: each on a free port for /healthz, /readyz, /metrics.
+    // Several workers and APIs per test: each on a free port for /healthz, /readyz, /metrics
+    // (a test that reads them names a port of its own).
     WORKER_HTTP_PORT: '0',
+    API_OPS_PORT: '0',
     // Test-only: tests replay fixed dates (testing/stack.ts starts at 2026-01-01), older than the 31-day
     // horizon of live ingestion; 10 years lets them through. A test of the horizon overrides it.
     API_MAX_PAST_MS: String(10 * 365 * 24 * 3_600_000),

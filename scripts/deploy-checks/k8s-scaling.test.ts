@@ -17,10 +17,27 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OVERLAYS = join(ROOT, 'k8s/overlays');
 const KUSTOMIZE = join(ROOT, '.cache/tools/bin/kustomize');
 
-/** The HTTP endpoints each process serves, and the ConfigMap keys of its address. */
+/**
+ * The HTTP endpoints each process serves, the ConfigMap keys of its address,
+ * and where its /metrics is (the API's on its operations port).
+ */
 const SERVED = {
-  api: { port: 8080, portKey: 'API_PORT', hostKey: 'API_HOST', liveness: '/healthz', readiness: '/readyz' },
-  worker: { port: 9464, portKey: 'WORKER_HTTP_PORT', hostKey: 'WORKER_HTTP_HOST', liveness: '/healthz', readiness: '/readyz' },
+  api: {
+    port: 8080,
+    portKey: 'API_PORT',
+    hostKey: 'API_HOST',
+    liveness: '/healthz',
+    readiness: '/readyz',
+    metrics: { port: 9465, portKey: 'API_OPS_PORT', hostKey: 'API_OPS_HOST' },
+  },
+  worker: {
+    port: 9464,
+    portKey: 'WORKER_HTTP_PORT',
+    hostKey: 'WORKER_HTTP_HOST',
+    liveness: '/healthz',
+    readiness: '/readyz',
+    metrics: { port: 9464, portKey: 'WORKER_HTTP_PORT', hostKey: 'WORKER_HTTP_HOST' },
+  },
 } as const;
 type Process = keyof typeof SERVED;
 
@@ -153,7 +170,10 @@ describe('k8s overlays', () => {
             expect(probe?.httpGet.path, where).toBe(path);
             expect(probe && probePort(container, probe.httpGet.port), where).toBe(served.port);
           }
-          expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(served.port));
+          expect(config[served.metrics.portKey], `${served.metrics.portKey} in the ConfigMap`).toBe(String(served.metrics.port));
+          expect(config[served.metrics.hostKey], `${served.metrics.hostKey} in the ConfigMap`).toBe('0.0.0.0');
+          expect(container.ports.map((p) => p.containerPort), `${deployment.metadata.name}: the metrics port is declared`).toContain(served.metrics.port);
+          expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(served.metrics.port));
         }
       }
     });

@@ -14,6 +14,7 @@ import { allows, type Scope } from '../auth/api-key.js';
 import { credentialFromHeader, type Authenticator, type Credential } from '../auth/authenticator.js';
 import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
 import { rateLimitHeaders, type LimitName, type RateLimiter } from '../auth/rate-limit.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { ApiError } from './errors.js';
 import { requestHeader, setResponseHeader } from './node-bindings.js';
 
@@ -36,7 +37,10 @@ function setHeaders(c: Context, headers: Record<string, string>) {
   for (const [name, value] of Object.entries(headers)) setResponseHeader(c, name, value);
 }
 
-export type AccessSettings = { mode: 'open' } | { mode: 'keys'; authenticator: Authenticator; limiter: RateLimiter };
+export type AccessSettings =
+  | { mode: 'open' }
+  /** `queriesPerKey`: read requests of one key or token in flight at once (429 `too_many_queries` beyond). */
+  | { mode: 'keys'; authenticator: Authenticator; limiter: RateLimiter; queriesPerKey: ConcurrencyLimit };
 
 export function createAccessControl(settings: AccessSettings) {
   const { mode } = settings;
@@ -84,7 +88,14 @@ export function createAccessControl(settings: AccessSettings) {
         require(principal, scope);
         limit(c, principal, 'read', 1);
         c.set('principal', principal);
-        await next();
+        if (settings.mode === 'open') return next();
+        const release = settings.queriesPerKey.tryAcquire(principal.subject);
+        if (!release) throw new ApiError(429, 'too_many_queries', `this key has ${settings.queriesPerKey.max} requests in flight; retry when one is answered`, undefined, 1);
+        try {
+          await next();
+        } finally {
+          release();
+        }
       };
     },
 

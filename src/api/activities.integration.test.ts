@@ -4,16 +4,21 @@
  * computed here, pagination across the
  * whole result set while new events arrive (no duplicates, no gaps), SQL
  * injection attempts as harmless literals, read-your-write, bad parameters,
- * and the event-id lookup at a size one URL cannot carry.
+ * the bounded range of a read without a user filter, the cap on concurrent
+ * waits and a wait that stops polling when its client goes away (over a real
+ * socket), and the event-id lookup at a size one URL cannot carry.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js';
 import { isolatedConfig } from '../../testing/test-config.js';
+import { waitFor } from '../../testing/wait-for.js';
+import { listen } from '../http/listen.js';
 import type { TrackedEvent } from '../model/event.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { insertEvents, storedEventPositions, toRow } from '../storage/events-table.js';
 import type { ActivitiesPage } from './activities.js';
+import { createConcurrencyLimit } from './concurrency-limit.js';
 import type { ErrorBody } from './errors.js';
 
 const config = isolatedConfig(inject('services'));
@@ -26,6 +31,9 @@ const HOUR = 3_600_000;
 let api: InProcessApi;
 let clickhouse: ClickHouseClient;
 let offset = 0;
+/** Queries the API's own ClickHouse client has sent. */
+let apiQueries = 0;
+const waits = createConcurrencyLimit(2);
 
 function makeEvent(i: number, at: number): TrackedEvent {
   return {
@@ -55,7 +63,16 @@ const seeded = Array.from({ length: EVENTS }, (_, i) => makeEvent(i, START + Mat
 const SEED_CHUNK = 50_000;
 
 beforeAll(async () => {
-  api = await inProcessApi(config);
+  api = await inProcessApi(config, {
+    deps: (real) => {
+      const query = real.clickhouse.query.bind(real.clickhouse);
+      real.clickhouse.query = ((params) => {
+        apiQueries += 1;
+        return query(params);
+      }) as typeof query;
+      return { waits };
+    },
+  });
   clickhouse = createClickHouse(config.clickhouse);
   for (let i = 0; i < seeded.length; i += SEED_CHUNK) await seed(seeded.slice(i, i + SEED_CHUNK));
 });
@@ -160,11 +177,13 @@ describe('pagination', () => {
 });
 
 describe('bad and hostile parameters', () => {
+  // Over the seeded 20 days: without a user filter the range must be named.
+  const seededRange = `&from=${START}&to=${START + DAYS * DAY}`;
   it.each([
     ["user_id=x' OR 1=1 --", 0],
-    ['action=view%27)%20OR%20(1%3D1', 0],
-    ["properties.plan=' OR ''='", 0],
-    ['session_id=s_1%5C%27%3B%20DROP%20TABLE%20events%3B', 0],
+    [`action=view%27)%20OR%20(1%3D1${seededRange}`, 0],
+    [`properties.plan=' OR ''='${seededRange}`, 0],
+    [`session_id=s_1%5C%27%3B%20DROP%20TABLE%20events%3B${seededRange}`, 0],
   ])('%s is a literal that matches nothing', async (query, count) => {
     expect((await page(query)).events).toHaveLength(count);
   });
@@ -195,9 +214,80 @@ describe('bad and hostile parameters', () => {
   });
 
   it('refuses a cursor made for the other order', async () => {
-    const { next_cursor } = await page('limit=1');
+    const { next_cursor } = await page('user_id=user_0&limit=1');
+    expect(next_cursor).not.toBeNull();
     const response = await get(`order=asc&limit=1&cursor=${next_cursor}`);
     expect(response.status).toBe(400);
+  });
+});
+
+describe('a read without a user filter', () => {
+  it('reads the last 7 days by default', async () => {
+    const now = Date.now();
+    // A user and action of their own: the other tests' reads do not see them.
+    const recent = { ...makeEvent(0, now - HOUR), user_id: 'scan_user', action: 'scan_default' };
+    const old = { ...makeEvent(1, now - 8 * DAY), user_id: 'scan_user', action: 'scan_default' };
+    await seed([recent, old]);
+    expect((await page('action=scan_default')).events.map((e) => e.event_id)).toEqual([recent.event_id]);
+    // A user filter needs no range: the primary key bounds the read.
+    expect((await page('action=scan_default&user_id=scan_user')).events.map((e) => e.event_id)).toEqual([recent.event_id, old.event_id]);
+  });
+
+  it('reads the 7 days before `to` when only `to` is given', async () => {
+    // Days 8 to 15: the pagination test adds events to day 1.
+    const truth = seeded.filter((e) => e.action === 'buy' && e.timestamp >= START + 8 * DAY && e.timestamp < START + 15 * DAY).sort(byTimeDesc);
+    expect(await allPages(`action=buy&to=${START + 15 * DAY}&limit=1000`)).toEqual(truth.map((e) => e.event_id));
+  });
+
+  it('takes 31 days, and refuses more naming `from`', async () => {
+    expect((await get(`from=${START}&to=${START + 31 * DAY}&limit=1`)).status).toBe(200);
+    for (const query of [`from=${START}&to=${START + 31 * DAY + 1}`, `from=${START}`]) {
+      const response = await get(query);
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as ErrorBody;
+      expect(body.error).toMatchObject({ code: 'invalid_parameter', details: [{ field: 'from', expected: expect.stringContaining('31 days') }] });
+    }
+  });
+});
+
+describe('wait_for long-polls', () => {
+  it('refuses one over the cap at once with 429 and Retry-After, and takes one again once a slot is free', async () => {
+    const held = [new AbortController(), new AbortController()];
+    const waiting = held.map((controller) =>
+      api.app.request(`/activities?wait_for=${randomUUID()}&wait_ms=10000&limit=1`, { signal: controller.signal }),
+    );
+    await waitFor(() => (waits.held() === 2 ? true : undefined), { what: 'two waits held' });
+    const refused = await get(`wait_for=${randomUUID()}&wait_ms=10000&limit=1`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as ErrorBody).error.code).toBe('too_many_waits');
+    // Without wait_for, reads are not capped.
+    expect((await get('user_id=user_1&limit=1')).status).toBe(200);
+
+    for (const controller of held) controller.abort();
+    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([408, 408]);
+    expect(waits.held()).toBe(0);
+    expect((await get(`wait_for=${randomUUID()}&wait_ms=0&limit=1`)).status).toBe(200);
+  });
+
+  it('stops polling as soon as the client disconnects (real socket)', async () => {
+    const server = await listen(api.app, '127.0.0.1', 0, config.api.server);
+    try {
+      const controller = new AbortController();
+      const before = apiQueries;
+      const request = fetch(`http://127.0.0.1:${server.port}/activities?wait_for=${randomUUID()}&wait_ms=10000&limit=1`, { signal: controller.signal });
+      request.catch(() => {}); // aborted below
+      await waitFor(() => (apiQueries - before >= 3 ? true : undefined), { what: 'a few polls' });
+      controller.abort();
+      // Released long before wait_ms (10 s): the poll loop ended.
+      await waitFor(() => (waits.held() === 0 ? true : undefined), { timeoutMs: 2_000, intervalMs: 20, what: 'the wait to end' });
+      const after = apiQueries;
+      // Nothing runs a query any more: a read of our own is the only one counted.
+      expect((await get('user_id=user_1&limit=1')).status).toBe(200);
+      expect(apiQueries).toBe(after + 1);
+    } finally {
+      await server.close();
+    }
   });
 });
 

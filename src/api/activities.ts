@@ -5,21 +5,31 @@
  *
  * Read-your-write: `wait_for=<event_id>` (repeatable) holds the answer until
  * those events are stored, up to `wait_ms`, so a client sees what it just
- * sent as soon as the worker stored it.
+ * sent as soon as the worker stored it. Such long-polls are capped per
+ * process (429 `too_many_waits` beyond, at once) and stop polling when the
+ * client goes away.
+ *
+ * A read without a user filter scans events by time alone, so its range is
+ * bounded: the last 7 days by default, at most `maxScanRangeMs`. With one,
+ * the primary key (project_id, user_id, timestamp) bounds the read.
  *
  * The route's definition (parameters, answers) validates requests and is the
  * OpenAPI document's; `properties.<name>` filters are read here, beside it,
  * because OpenAPI cannot name a family of parameters.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Context } from 'hono';
 import type { FieldError } from '../ingestion/validate-event.js';
 import { idsOfProject, storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter } from '../storage/activity-query.js';
 import { readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
 import { decodeCursor, encodeCursor } from './activities-cursor.js';
-import { ACCESS_ERROR_RESPONSES, CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
-import { expecting, integer, invalidParameters, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
+import { ACCESS_ERROR_RESPONSES, ApiError, CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
+import { outgoingOf } from './node-bindings.js';
+import { expecting, integer, invalidParameters, iso, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 export const ACTIVITIES_LIMIT = { default: 100, max: 1_000 } as const;
 const MAX_VALUES = 100;
@@ -27,6 +37,9 @@ const MAX_PROPERTY_FILTERS = 5;
 const WAIT_MS = { default: 5_000, max: 10_000 } as const;
 const WAIT_POLL_MS = 50;
 const PROPERTY = /^properties\.([A-Za-z0-9_.$-]{1,128})$/;
+const DAY_MS = 86_400_000;
+/** The range of a read without a user filter when it names no `from`. */
+export const DEFAULT_SCAN_MS = 7 * DAY_MS;
 
 const PropertyValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const TimeSchema = z.string().datetime().openapi({ description: 'ISO-8601, UTC', example: '2026-03-01T00:00:00.000Z' });
@@ -81,8 +94,16 @@ const ActivitiesQuery = queryParameters(
     project_id: z.string().optional().openapi(param("Only this project: with a key or token, its own project (another is refused with 403); in open mode, any.")),
     user_id: many(z.string(), MAX_VALUES).openapi(param(`Only these users; repeat the parameter for several (up to ${MAX_VALUES}).`)),
     action: many(z.string(), MAX_VALUES).openapi(param(`Only these actions; repeat the parameter for several (up to ${MAX_VALUES}).`)),
-    from: time.optional().openapi(param('Event time from (inclusive): ISO-8601 with a zone, or epoch ms.')),
-    to: time.optional().openapi(param('Event time to (exclusive), after `from`: ISO-8601 with a zone, or epoch ms.')),
+    from: time
+      .optional()
+      .openapi(
+        param(
+          'Event time from (inclusive): ISO-8601 with a zone, or epoch ms. Without `user_id`: 7 days before `to` by default, and at most 31 days (`API_MAX_SCAN_RANGE_MS`) before it.',
+        ),
+      ),
+    to: time
+      .optional()
+      .openapi(param('Event time to (exclusive), after `from`: ISO-8601 with a zone, or epoch ms. Without `user_id`: now (plus the allowed clock skew) by default.')),
     session_id: z.string().optional().openapi(param('Only this session.')),
     order: oneOf(['asc', 'desc']).default('desc').openapi(param('By event time, then event id.')),
     limit: integer(1, ACTIVITIES_LIMIT.max).default(ACTIVITIES_LIMIT.default).openapi(param('Events per page.')),
@@ -114,6 +135,11 @@ export const activitiesRoute = createRoute({
     200: { description: 'A page of events', content: { 'application/json': { schema: ActivitiesPageSchema } } },
     400: errorResponse('`invalid_parameter`: `details` names each parameter, what is allowed and what came'),
     ...ACCESS_ERROR_RESPONSES,
+    429: {
+      ...ACCESS_ERROR_RESPONSES[429],
+      description:
+        "`rate_limited`: over the key's limit (per API replica); `too_many_waits`: as many `wait_for` requests as the server, or the key, may hold at once are waiting: retry after `Retry-After`, or without `wait_for`",
+    },
     ...CLICKHOUSE_ERROR_RESPONSES,
   },
 });
@@ -131,31 +157,99 @@ function propertyFilters(queries: Record<string, string[]>): ActivityFilter['pro
   return filters;
 }
 
+/** Aborted when the client goes away before the answer (in process: the Request's own signal). */
+function clientGone(c: Context): AbortSignal {
+  const outgoing = outgoingOf(c);
+  if (!outgoing) return c.req.raw.signal;
+  const controller = new AbortController();
+  // A response closes when it was sent, or when its connection closed first.
+  outgoing.once('close', () => controller.abort());
+  return controller.signal;
+}
+
 /**
  * Polls the id lookup until every id is stored or the wait is over. A read
  * confined to a project counts only its own project's (and users') events as
  * stored, so another project's event ids never read as present.
  */
-async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number, filter: ActivityFilter) {
+async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number, filter: ActivityFilter, signal: AbortSignal) {
   const started = Date.now();
-  for (;;) {
-    const stored = await storedEventPositions(clickhouse, ids);
-    let satisfied = ids.every((id) => stored.has(id));
-    const waited = Date.now() - started;
-    if (satisfied && filter.projectId !== undefined) {
-      const own = await idsOfProject(clickhouse, ids, filter.projectId, filter.userIds);
-      satisfied = ids.every((id) => own.has(id));
-      if (!satisfied) return { satisfied, waited_ms: waited };
+  try {
+    for (;;) {
+      const stored = await storedEventPositions(clickhouse, ids, signal);
+      let satisfied = ids.every((id) => stored.has(id));
+      const waited = Date.now() - started;
+      if (satisfied && filter.projectId !== undefined) {
+        const own = await idsOfProject(clickhouse, ids, filter.projectId, filter.userIds);
+        satisfied = ids.every((id) => own.has(id));
+        if (!satisfied) return { satisfied, waited_ms: waited };
+      }
+      if (satisfied || waited >= waitMs) return { satisfied, waited_ms: waited };
+      await sleep(Math.min(WAIT_POLL_MS, waitMs - waited), undefined, { signal });
     }
-    if (satisfied || waited >= waitMs) return { satisfied, waited_ms: waited };
-    await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, waitMs - waited)));
+  } catch (err) {
+    // Nobody is left to answer: stop polling (the answer below goes nowhere, only to the log and metrics).
+    if (signal.aborted) throw new ApiError(408, 'client_closed', 'the client closed the connection while waiting');
+    throw err;
   }
 }
 
-export function createActivitiesRoutes(clickhouse: ClickHouseClient, access: AccessControl) {
+export interface ActivitiesDeps {
+  clickhouse: ClickHouseClient;
+  access: AccessControl;
+  /** `wait_for` long-polls held at once: in the process, and by one key or token. */
+  waits: ConcurrencyLimit;
+  waitsPerKey: ConcurrencyLimit;
+  /** Longest range without a user filter. */
+  maxScanRangeMs: number;
+  /** How far past now an event time may be (API_MAX_FUTURE_MS): the default end of a range. */
+  maxFutureMs: number;
+  now?: () => number;
+}
+
+/**
+ * The event-time range to read. Without a user filter, ClickHouse can only
+ * skip by time, so the range is bounded (defaulted, or refused naming `from`).
+ */
+function scanRange(
+  query: { user_id: string[]; from?: number | undefined; to?: number | undefined },
+  { maxScanRangeMs, maxFutureMs }: ActivitiesDeps,
+  now: number,
+): Pick<ActivityFilter, 'from' | 'to'> {
+  if (query.user_id.length > 0) return { ...(query.from === undefined ? {} : { from: query.from }), ...(query.to === undefined ? {} : { to: query.to }) };
+  const to = query.to ?? now + maxFutureMs;
+  const from = query.from ?? (query.to ?? now) - DEFAULT_SCAN_MS;
+  if (to - from > maxScanRangeMs) {
+    invalidParameters([
+      {
+        field: 'from',
+        expected: `at most ${+(maxScanRangeMs / DAY_MS).toFixed(2)} days before to (${iso(to)}) without user_id`,
+        problem: `the range is ${((to - from) / DAY_MS).toFixed(1)} days; narrow it or filter by user_id`,
+      },
+    ]);
+  }
+  return { from, to };
+}
+
+/** A slot of both caps, or 429 `too_many_waits` at once. */
+function holdWait(deps: ActivitiesDeps, subject: string): () => void {
+  const ofKey = deps.waitsPerKey.tryAcquire(subject);
+  const ofProcess = ofKey && deps.waits.tryAcquire();
+  if (!ofProcess) {
+    ofKey?.();
+    throw new ApiError(429, 'too_many_waits', 'as many wait_for requests as allowed at once are waiting; retry shortly, or without wait_for', undefined, 1);
+  }
+  return () => {
+    ofProcess();
+    ofKey();
+  };
+}
+
+export function createActivitiesRoutes(deps: ActivitiesDeps) {
+  const { clickhouse, now = Date.now } = deps;
   const routes = new OpenAPIHono<{ Variables: PrincipalVariables }>({ defaultHook: refuseInvalidParameters });
   // Apart from the chain: `.use` would not keep the OpenAPIHono type.
-  routes.use(access.reads('events:read'));
+  routes.use(deps.access.reads('events:read'));
   return routes.openapi(activitiesRoute, async (c) => {
     const query = c.req.valid('query');
     const principal = c.get('principal');
@@ -164,12 +258,19 @@ export function createActivitiesRoutes(clickhouse: ClickHouseClient, access: Acc
       ...(projectId === undefined ? {} : { projectId }),
       userIds: readUsers(principal, query.user_id),
       actions: query.action,
-      ...(query.from === undefined ? {} : { from: query.from }),
-      ...(query.to === undefined ? {} : { to: query.to }),
+      ...scanRange(query, deps, now()),
       ...(query.session_id === undefined ? {} : { sessionId: query.session_id }),
       properties: propertyFilters(c.req.queries()),
     };
-    const waited = query.wait_for.length > 0 ? await waitUntilStored(clickhouse, query.wait_for, query.wait_ms, filter) : undefined;
+    let waited: { satisfied: boolean; waited_ms: number } | undefined;
+    if (query.wait_for.length > 0) {
+      const release = holdWait(deps, principal.subject);
+      try {
+        waited = await waitUntilStored(clickhouse, query.wait_for, query.wait_ms, filter, clientGone(c));
+      } finally {
+        release();
+      }
+    }
     const page = await queryActivities(clickhouse, {
       filter,
       order: query.order,

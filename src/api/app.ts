@@ -1,10 +1,13 @@
 /**
  * The HTTP API: one sub-app per resource, mounted here, with one error
  * handler and the OpenAPI document of them all. Built from injected services
- * so tests run it in process with `app.request(...)`.
+ * so tests run it in process with `app.request(...)`. Beside it, the
+ * operations app (`createOpsApp`): /metrics and the detailed /readyz, served
+ * on a port of their own that clients do not reach.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Hono } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import type { Config } from '../config.js';
 import { DEFAULT_EVENT_LIMITS } from '../ingestion/validate-event.js';
@@ -18,9 +21,10 @@ import type { KeyStore } from '../auth/key-store.js';
 import type { AccessControl } from './access.js';
 import { createActivitiesRoutes } from './activities.js';
 import { createAdminRoutes } from './admin.js';
+import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrency-limit.js';
 import { readPreflight } from './cors.js';
 import { ApiError, createErrorHandler } from './errors.js';
-import { createHealthRoutes, type ReadinessChecks } from '../http/health.js';
+import { createHealthRoutes, type ReadinessProbe } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
 import { requestContext } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
@@ -32,11 +36,14 @@ export interface ApiDeps {
   keys?: { store: KeyStore; cache: KeyCache };
   catalog: SchemaCatalog;
   publisher: Publisher;
+  /** Carries the read limits on every query (storage/read-limits.ts). */
   clickhouse: ClickHouseClient;
-  readiness: ReadinessChecks;
+  readiness: ReadinessProbe;
   logger: Logger;
   metrics: ApiMetrics;
   now?: () => number;
+  /** `wait_for` long-polls held at once; by default API_MAX_WAITS for the process. */
+  waits?: ConcurrencyLimit;
 }
 
 export function trackLimits(api: Config['api']): TrackLimits {
@@ -54,11 +61,22 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
   for (const path of ['/activities', '/activities/*', '/stats/*', '/admin/*']) root.use(path, readPreflight);
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
-    .route('/activities', createActivitiesRoutes(deps.clickhouse, deps.access))
+    .route(
+      '/activities',
+      createActivitiesRoutes({
+        clickhouse: deps.clickhouse,
+        access: deps.access,
+        waits: deps.waits ?? createConcurrencyLimit(config.api.maxWaits),
+        waitsPerKey: createConcurrencyLimit(config.api.maxWaitsPerKey),
+        maxScanRangeMs: config.api.maxScanRangeMs,
+        maxFutureMs: config.api.maxFutureMs,
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
+    )
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
     .route('/admin', createAdminRoutes(deps.access, deps.keys))
-    .route('/', createHealthRoutes(deps.readiness))
-    .route('/', createMetricsRoutes(deps.metrics.registry));
+    // The status alone: the checks' error texts name hosts and internals.
+    .route('/', createHealthRoutes(deps.readiness, { detail: false }));
   serveOpenApi(app);
   const onError = createErrorHandler(deps.logger);
   // Answered, not thrown: a thrown not-found skips the request middleware (metrics, log).
@@ -68,3 +86,8 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
 }
 
 export type AppType = ReturnType<typeof createApp>;
+
+/** The API's operations endpoints: /healthz, /readyz with every check's result, /metrics. */
+export function createOpsApp(deps: Pick<ApiDeps, 'readiness' | 'metrics'>) {
+  return new Hono().route('/', createHealthRoutes(deps.readiness, { detail: true })).route('/', createMetricsRoutes(deps.metrics.registry));
+}

@@ -45,7 +45,7 @@ export function unavailableResponse(description: string) {
 
 /** What a read route answers when ClickHouse refuses or misses a query (see fromClickHouse). */
 export const CLICKHOUSE_ERROR_RESPONSES = {
-  422: errorResponse('`query_too_large`: the query would read more rows than allowed; narrow the range or the filters'),
+  422: errorResponse('`query_too_large`: the query would read more rows, or use more memory, than allowed; narrow the range or the filters'),
   503: unavailableResponse('`clickhouse_unavailable`'),
   504: errorResponse('`query_timeout`: the query took longer than allowed; narrow the range or the filters'),
 } as const;
@@ -58,7 +58,7 @@ export const ACCESS_ERROR_RESPONSES = {
   },
   403: errorResponse("`forbidden`: valid credentials without the route's scope, or naming another project or user"),
   429: {
-    ...errorResponse("`rate_limited`: over the key's limit (per API replica)"),
+    ...errorResponse("`rate_limited`: over the key's limit (per API replica); `too_many_queries`: the key has as many read requests in flight as allowed"),
     headers: z.object({
       'Retry-After': z.string().openapi({ description: 'Seconds after which the same request would be admitted' }),
       'RateLimit-Policy': z.string().openapi({ description: 'IETF RateLimit-Policy, e.g. `"write";q=1000;w=1`' }),
@@ -96,8 +96,9 @@ export function errorBody(error: ApiError): ErrorBody {
 function fromClickHouse(err: Error): ApiError | undefined {
   if (err instanceof ClickHouseError) {
     if (err.code === '159') return new ApiError(504, 'query_timeout', 'the query took longer than allowed; narrow the range or the filters');
-    if (err.code === '158' || err.code === '307') {
-      return new ApiError(422, 'query_too_large', 'the query would read more rows than allowed; narrow the range or the filters');
+    // TOO_MANY_ROWS, TOO_MANY_BYTES, TOO_MANY_ROWS_OR_BYTES (max_result_rows), MEMORY_LIMIT_EXCEEDED: see storage/read-limits.ts.
+    if (err.code === '158' || err.code === '307' || err.code === '396' || err.code === '241') {
+      return new ApiError(422, 'query_too_large', 'the query would read more rows, or use more memory, than allowed; narrow the range or the filters');
     }
     return undefined;
   }

@@ -3,18 +3,19 @@
  * definitions the routes validate with (each sub-app's `createRoute`), at
  * GET /openapi.json, and an interactive page over it at GET /docs.
  *
- * /healthz, /readyz and /metrics are shared with the worker (src/http,
- * src/observability) and plain Hono routes: their answers are documented here.
+ * /healthz and /readyz are shared with the worker (src/http) and plain Hono
+ * routes: their answers are documented here. /metrics and the detailed
+ * /readyz are on the operations port (API_OPS_PORT), not part of this API.
  */
 import { swaggerUI } from '@hono/swagger-ui';
-import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import { HealthSchema, ReadinessSchema } from '../http/health.js';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { HealthSchema, PublicReadinessSchema } from '../http/health.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
 
 function documentOperationalRoutes(app: OpenAPIHono) {
-  const readiness = { 'application/json': { schema: ReadinessSchema } };
+  const readiness = { 'application/json': { schema: PublicReadinessSchema } };
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/healthz',
@@ -25,19 +26,12 @@ function documentOperationalRoutes(app: OpenAPIHono) {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness: Kafka and the Schema Registry answer (2 s each); ClickHouse is reported, not required',
+    summary: "Readiness: Kafka and the Schema Registry answer (2 s each; checked at most once a second); each check's result is on the operations port",
     security: [],
     responses: {
       200: { description: 'Ready', content: readiness },
       503: { description: 'A required dependency does not answer', content: readiness },
     },
-  });
-  app.openAPIRegistry.registerPath({
-    method: 'get',
-    path: '/metrics',
-    summary: "Prometheus metrics in Prometheus' text format",
-    security: [],
-    responses: { 200: { description: 'The metrics', content: { 'text/plain': { schema: z.string() } } } },
   });
 }
 

@@ -17,6 +17,16 @@ function tooLarge(maxBytes: number): ApiError {
   return new ApiError(413, 'payload_too_large', `body exceeds ${maxBytes} bytes`);
 }
 
+/**
+ * The connection closed mid-body: the client went away, or the server cut it
+ * off. The body's deadline is the server's request timeout (src/http/listen.ts):
+ * Node answers 408 and closes a connection whose request has not fully
+ * arrived in time, which ends the read here, so no timer is armed per request.
+ */
+function incomplete(): ApiError {
+  return new ApiError(408, 'body_incomplete', 'the connection closed before the whole body arrived');
+}
+
 function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -30,7 +40,7 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint
       else chunks.push(chunk);
     });
     incoming.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    incoming.on('error', reject);
+    incoming.on('error', () => reject(incomplete()));
   });
 }
 

@@ -1,25 +1,27 @@
 /**
  * The API process: wires the real Kafka, Schema Registry and ClickHouse into
- * the app and serves it. On start it runs the startup steps; one failing is
- * logged and left to /readyz, so the API still starts (and answers 503) while
- * a dependency is down.
+ * the app and serves it, and the operations endpoints on their own port. On
+ * start it runs the startup steps; one failing is logged and left to
+ * /readyz, so the API still starts (and answers 503) while a dependency is down.
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { startupSteps } from '../bootstrap.js';
 import { createKafka, describeCluster } from '../kafka/client.js';
 import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../kafka/publisher.js';
-import { listen, type Listening } from '../http/listen.js';
+import { createReadinessProbe } from '../http/health.js';
+import { OPS_SERVER_LIMITS, listen, type Listening } from '../http/listen.js';
 import type { Logger } from '../logger.js';
 import { createApiMetrics } from '../observability/metrics.js';
 import { createRegistry, createSchemaCatalog, valueSubject } from '../serde/event-schemas.js';
-import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
+import { createReadClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { createAuthenticator } from '../auth/authenticator.js';
 import { createKeyCache } from '../auth/key-cache.js';
 import { createKeyStore } from '../auth/key-store.js';
 import { createRateLimiter } from '../auth/rate-limit.js';
 import { createAccessControl } from './access.js';
-import { createApp, type ApiDeps } from './app.js';
+import { createConcurrencyLimit } from './concurrency-limit.js';
+import { createApp, createOpsApp, type ApiDeps } from './app.js';
 
 export interface ApiServices {
   kafka: Kafka;
@@ -31,7 +33,7 @@ export interface ApiServices {
 export function createApiServices(config: Config, logger: Logger): ApiServices {
   const kafka = createKafka(config.kafka, logger);
   const registry = createRegistry(config.schemaRegistry.url);
-  const clickhouse = createClickHouse(config.clickhouse);
+  const clickhouse = createReadClickHouse(config.clickhouse);
   const metrics = createApiMetrics();
   const keys = config.auth.mode === 'keys' ? accessWithKeys(config, clickhouse, logger) : undefined;
   if (!keys) logger.warn('STREAMTRACK_AUTH=open: anyone who reaches this API can write to and read every project; never run it so on a network');
@@ -56,7 +58,7 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
       clickhouse,
       logger,
       metrics,
-      readiness: {
+      readiness: createReadinessProbe({
         required: {
           kafka: () => describeCluster(kafka),
           schema_registry: async () => {
@@ -71,7 +73,7 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
             if (!ping.success) throw ping.error;
           },
         },
-      },
+      }),
     },
     async close() {
       keys?.cache.close();
@@ -86,11 +88,14 @@ function accessWithKeys(config: Config, clickhouse: ClickHouseClient, logger: Lo
   const store = createKeyStore(clickhouse);
   const cache = createKeyCache(store, { refreshMs: config.auth.refreshMs, logger });
   const authenticator = createAuthenticator(cache, config.auth);
-  return { store, cache, access: createAccessControl({ mode: 'keys', authenticator, limiter: createRateLimiter() }) };
+  const access = createAccessControl({ mode: 'keys', authenticator, limiter: createRateLimiter(), queriesPerKey: createConcurrencyLimit(config.auth.queriesPerKey) });
+  return { store, cache, access };
 }
 
 export interface RunningApi {
   http: Listening;
+  /** /healthz, the detailed /readyz and /metrics, on API_OPS_PORT. */
+  ops: Listening;
   close(): Promise<void>;
 }
 
@@ -104,13 +109,17 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     }
   }
   const app = createApp(config, services.deps);
-  const http = await listen(app, config.api.host, config.api.port);
-  logger.info({ host: config.api.host, port: http.port }, 'API listening');
+  const ops = await listen(createOpsApp(services.deps), config.api.opsHost, config.api.opsPort, OPS_SERVER_LIMITS);
+  const http = await listen(app, config.api.host, config.api.port, config.api.server);
+  // The bound ports, for API_OPS_PORT=0 (any free one) as in the tests.
+  logger.info({ host: config.api.host, port: http.port, ops: `${config.api.opsHost}:${ops.port}` }, 'API listening');
 
   return {
     http,
+    ops,
     async close() {
       await http.close();
+      await ops.close();
       await services.close();
     },
   };

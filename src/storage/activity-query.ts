@@ -40,14 +40,6 @@ export interface ActivityPage {
   next?: Keyset;
 }
 
-/** Limits one caller's query can use of the database. */
-export const QUERY_SETTINGS = {
-  max_execution_time: 10,
-  max_rows_to_read: '100000000',
-  read_overflow_mode: 'throw',
-  timeout_overflow_mode: 'throw',
-} as const;
-
 export async function queryActivities(client: ClickHouseClient, query: ActivityQuery): Promise<ActivityPage> {
   const { filter } = query;
   const where: string[] = [];
@@ -98,7 +90,8 @@ export async function queryActivities(client: ClickHouseClient, query: ActivityQ
             LIMIT {limit:UInt32}`,
     query_params: params,
     format: 'JSONEachRow',
-    clickhouse_settings: { ...QUERY_SETTINGS, output_format_json_quote_64bit_integers: 0 },
+    // Limits: the API's client carries READ_LIMITS (read-limits.ts) on every query.
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   const rows = await result.json<StoredRow & { timestamp_ms: number }>();
   const last = rows[rows.length - 1];

@@ -10,7 +10,6 @@
  * query parameters.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { QUERY_SETTINGS } from './activity-query.js';
 import { toDateTime64 } from './events-table.js';
 
 export type Granularity = '1m' | '1h' | '1d';
@@ -40,7 +39,8 @@ async function rows<T>(client: ClickHouseClient, query: string, params: Record<s
     query,
     query_params: params,
     format: 'JSONEachRow',
-    clickhouse_settings: { ...QUERY_SETTINGS, output_format_json_quote_64bit_integers: 0 },
+    // Limits: the API's client carries READ_LIMITS (read-limits.ts) on every query.
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   return result.json<T>();
 }

@@ -7,9 +7,9 @@
  */
 import { Hono } from 'hono';
 import type { Config } from '../config.js';
-import { createHealthRoutes } from '../http/health.js';
+import { createHealthRoutes, createReadinessProbe } from '../http/health.js';
 import { runSteps, startupSteps } from '../bootstrap.js';
-import { listen, type Listening } from '../http/listen.js';
+import { OPS_SERVER_LIMITS, listen, type Listening } from '../http/listen.js';
 import { committedPositions, runBatchConsumer, type ConsumerObserver, type RunningConsumer } from '../kafka/batch-consumer.js';
 import { createKafka } from '../kafka/client.js';
 import { createDeadLetterSink, deadLetterTopic } from '../kafka/dead-letters.js';
@@ -63,13 +63,16 @@ function workerHttp(view: WorkerView, metrics: WorkerMetrics, source: { topic: s
     })
     .route(
       '/',
-      createHealthRoutes({
-        required: {
-          consumer_group: async () => {
-            if (!view.isMember()) throw new Error('not a member of the consumer group (starting, joining, rebalancing or stopped)');
+      createHealthRoutes(
+        createReadinessProbe({
+          required: {
+            consumer_group: async () => {
+              if (!view.isMember()) throw new Error('not a member of the consumer group (starting, joining, rebalancing or stopped)');
+            },
           },
-        },
-      }),
+        }),
+        { detail: true },
+      ),
     )
     .route('/', createMetricsRoutes(metrics.registry));
 }
@@ -81,7 +84,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   let consumer: RunningConsumer | undefined;
   const view: WorkerView = { isMember: () => consumer?.isMember() ?? false };
   // Serving from the start: liveness holds while the startup steps wait on a dependency; readiness follows the group.
-  const http = await listen(workerHttp(view, metrics, { topic, consumer_group: groupId }), config.worker.httpHost, config.worker.httpPort);
+  const http = await listen(workerHttp(view, metrics, { topic, consumer_group: groupId }), config.worker.httpHost, config.worker.httpPort, OPS_SERVER_LIMITS);
   const kafka = createKafka(config.kafka, logger);
   await runSteps(startupSteps(config, kafka));
 
