@@ -14,7 +14,13 @@ import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.j
 import type { ErrorBody } from './errors.js';
 import type { TrackResponse } from './track.js';
 
-const config = isolatedConfig(inject('services'), { STREAMTRACK_AUTH: 'keys', AUTH_REFRESH_MS: '200', API_READ_REQUESTS_PER_SECOND: '1000' });
+const config = isolatedConfig(inject('services'), {
+  STREAMTRACK_AUTH: 'keys',
+  AUTH_REFRESH_MS: '200',
+  API_READ_REQUESTS_PER_SECOND: '1000',
+  API_MAX_QUERIES_PER_KEY: '2',
+  API_MAX_WAITS_PER_KEY: '1',
+});
 let api: InProcessApi;
 let clickhouse: ClickHouseClient;
 let store: KeyStore;
@@ -142,6 +148,27 @@ describe('keys mode', () => {
     const again = await track({ user_id: 'r', action: 'c' }, keys.betaWrite);
     expect(again.status).toBe(202);
     expect(((await again.json()) as TrackResponse).accepted).toBe(1);
+  });
+
+  it('caps the long-polls and the read requests one key holds at once, leaving other keys alone', async () => {
+    const never = '00000000-0000-4000-8000-000000000000';
+    const holding = read(`/activities?wait_for=${never}&wait_ms=3000`, keys.alphaRead);
+    await waitFor(async () => {
+      const second = await read(`/activities?wait_for=${never}&wait_ms=10`, keys.alphaRead);
+      return second.status === 429 ? second : undefined;
+    }, { timeoutMs: 2_000, what: 'a second wait refused' }).then(async (second) => {
+      expect(((await second.json()) as ErrorBody).error.code).toBe('too_many_waits');
+      expect(second.headers.get('retry-after')).toBe('1');
+    });
+    expect((await read(`/activities?wait_for=${never}&wait_ms=10`, keys.betaRead)).status).toBe(200);
+    const slow = read(`/stats/users/u1/sessions?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`, keys.alphaRead);
+    const over = await Promise.all([read('/activities?limit=1', keys.alphaRead), read('/activities?limit=1', keys.alphaRead)]);
+    const codes = await Promise.all(over.filter((r) => r.status === 429).map(async (r) => ((await r.json()) as ErrorBody).error.code));
+    expect(codes.length).toBeGreaterThan(0);
+    expect(codes.every((code) => code === 'too_many_queries')).toBe(true);
+    expect((await holding).status).toBe(200);
+    await slow;
+    expect((await read('/activities?limit=1', keys.alphaRead)).status).toBe(200);
   });
 
   it("answers CORS on the read routes for the project's origins only", async () => {
