@@ -120,18 +120,23 @@ registry_up() {
 registry_ready() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/subjects"; }
 
 # ---------- ClickHouse (chdb engine over HTTP) ----------
+# The chdb server is a node process: it runs on the project's Node 24.
+use_project_node() { source "$ROOT/scripts/node-env.sh"; }
+
 ensure_chdb() {
   local dir="$ROOT/scripts/chdb-http"
   [[ -f "$dir/node_modules/.installed" ]] && return 0
   log "installing the chdb engine from npm"
   # `npm install`, not `npm ci`: the lock names only the platform packages
   # the registry serves here, which `npm ci` refuses as out of sync.
-  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+  # --ignore-scripts: chdb's own install script is empty, its engine prebuilt.
+  npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
   touch "$dir/node_modules/.installed"
 }
 
 clickhouse_up() {
   [[ -d "$ROOT/node_modules/tsx" ]] || { log "tsx missing: run npm ci first"; return 1; }
+  use_project_node
   ensure_chdb
   mkdir -p "$RUN/clickhouse"
   start_detached clickhouse env CHDB_HTTP_PORT="$CLICKHOUSE_PORT" CHDB_DATA_DIR="$RUN/clickhouse" \
