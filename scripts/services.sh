@@ -9,7 +9,7 @@
 # and logs live in .run/ (both git-ignored). `down` stops exactly the pids
 # `up` started.
 #
-# Usage: scripts/services.sh up|down|status [kafka|schema-registry|clickhouse ...]
+# Usage: scripts/services.sh up|down|kill|status [kafka|schema-registry|clickhouse ...]
 #        scripts/services.sh env
 # Only `up` and `env` write to stdout: the services' addresses as exports.
 # With no service named, all three. ST_RUN_DIR and the ST_*_PORT variables
@@ -193,6 +193,18 @@ down() {
   done
 }
 
+# `down` without waiting: SIGKILL (npm start's second Ctrl-C).
+kill_now() {
+  local name pidfile
+  for name in "$@"; do
+    pidfile="$RUN/$name.pid"
+    [[ -f "$pidfile" ]] || continue
+    kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+    log "$name killed"
+  done
+}
+
 status() {
   local name rc=0
   for name in "$@"; do
@@ -211,7 +223,8 @@ shift || true
 case "$command" in
   up) up "$@"; print_env ;;
   down) down "$@" ;;
+  kill) kill_now "$@" ;;
   status) status "$@" ;;
   env) print_env ;;
-  *) echo "usage: $0 up|down|status [kafka|schema-registry|clickhouse ...] | env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|kill|status [kafka|schema-registry|clickhouse ...] | env" >&2; exit 2 ;;
 esac
