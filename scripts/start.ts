@@ -24,6 +24,7 @@ import {
   onInterrupt,
   startChild,
   supervise,
+  type ChildExit,
   type ChildSpec,
   type RunningChild,
   type Supervision,
@@ -115,7 +116,9 @@ async function main(): Promise<number> {
       return Boolean(match);
     };
     env.STREAMTRACK_AUTH ??= 'open';
-    failed = !(await step(servicesScript(['up']), takeExport)) || !(await step(streamtrack('init', env)));
+    const ready = (await step(servicesScript(['up']), takeExport)) && (await step(streamtrack('init', env)));
+    // A step cut short by Ctrl-C is not a failure.
+    failed = !ready && !stopRequested;
   } else {
     say(`service addresses from the environment (${configured.join(', ')}): running the API and one worker`);
   }
@@ -128,11 +131,17 @@ async function main(): Promise<number> {
       labelWidth: LABEL_WIDTH,
     });
     current = supervision;
-    say(`api (port ${env.API_PORT ?? '8080'}) and worker started; Ctrl-C stops them`);
+    say(
+      `api (port ${env.API_PORT ?? '8080'}) and worker started` +
+        (env.STREAMTRACK_AUTH ? ` with STREAMTRACK_AUTH=${env.STREAMTRACK_AUTH}` : '') +
+        '; Ctrl-C stops them',
+    );
     const end = await supervision.done;
     current = undefined;
-    failed = end.kind === 'child_ended' || end.exits.some((exit) => exit.code !== 0);
-    for (const exit of end.exits) if (exit.code !== 0) say(`${exit.label}: ${describeExit(exit)}`);
+    // Ended by the signal it was sent (a process still loading has no handler yet) is a clean stop.
+    const clean = (exit: ChildExit) => exit.code === 0 || (stopRequested && (exit.signal === 'SIGINT' || exit.signal === 'SIGTERM'));
+    failed = end.kind === 'child_ended' || !end.exits.every(clean);
+    for (const exit of end.exits) if (!clean(exit)) say(`${exit.label}: ${describeExit(exit)}`);
   }
 
   if (owned.length > 0 && !killed) {
