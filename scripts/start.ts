@@ -29,10 +29,10 @@ import {
   type RunningChild,
   type Supervision,
 } from './supervisor.js';
+import { parseExport, planStart } from './start-plan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVICES = ['kafka', 'schema-registry', 'clickhouse'] as const;
-const ADDRESS_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'CLICKHOUSE_URL'] as const;
 /** Past the processes' own shutdown deadline (25 s, src/cli.ts), so they normally end first. */
 const STOP_DEADLINE_MS = 30_000;
 const LABEL_WIDTH = 'services'.length;
@@ -80,9 +80,8 @@ async function step(spec: ChildSpec, takeLine?: (line: string) => boolean, while
 }
 
 async function main(): Promise<number> {
-  const configured = ADDRESS_VARIABLES.filter((name) => process.env[name]);
-  const native = configured.length === 0;
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const plan = planStart(process.env);
+  const env = plan.env;
   let owned: string[] = [];
 
   onInterrupt({
@@ -103,7 +102,7 @@ async function main(): Promise<number> {
   });
 
   let failed = false;
-  if (native) {
+  if (plan.kind === 'native') {
     owned = servicesNotRunning();
     say(
       `no service addresses configured: native services (scripts/services.sh)` +
@@ -111,16 +110,15 @@ async function main(): Promise<number> {
     );
     // `up` prints the addresses as `export NAME=value` lines on stdout.
     const takeExport = (line: string) => {
-      const match = /^export ([A-Z_]+)=(.*)$/.exec(line);
-      if (match?.[1] && match[2] !== undefined) env[match[1]] = match[2];
-      return Boolean(match);
+      const address = parseExport(line);
+      if (address) env[address[0]] = address[1];
+      return address !== undefined;
     };
-    env.STREAMTRACK_AUTH ??= 'open';
     const ready = (await step(servicesScript(['up']), takeExport)) && (await step(streamtrack('init', env)));
     // A step cut short by Ctrl-C is not a failure.
     failed = !ready && !stopRequested;
   } else {
-    say(`service addresses from the environment (${configured.join(', ')}): running the API and one worker`);
+    say(`service addresses from the environment (${plan.configured.join(', ')}): running the API and one worker`);
   }
 
   if (!failed && !stopRequested) {
