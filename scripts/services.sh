@@ -9,7 +9,7 @@
 # and logs live in .run/ (both git-ignored). `down` stops exactly the pids
 # `up` started.
 #
-# Usage: scripts/services.sh up|down|status [kafka|schema-registry|clickhouse ...]
+# Usage: scripts/services.sh up|down|kill|status [kafka|schema-registry|clickhouse ...]
 #        scripts/services.sh env
 # Only `up` and `env` write to stdout: the services' addresses as exports.
 # With no service named, all three. ST_RUN_DIR and the ST_*_PORT variables
@@ -120,18 +120,23 @@ registry_up() {
 registry_ready() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/subjects"; }
 
 # ---------- ClickHouse (chdb engine over HTTP) ----------
+# The chdb server is a node process: it runs on the project's Node 24.
+use_project_node() { source "$ROOT/scripts/node-env.sh"; }
+
 ensure_chdb() {
   local dir="$ROOT/scripts/chdb-http"
   [[ -f "$dir/node_modules/.installed" ]] && return 0
   log "installing the chdb engine from npm"
   # `npm install`, not `npm ci`: the lock names only the platform packages
   # the registry serves here, which `npm ci` refuses as out of sync.
-  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+  # --ignore-scripts: chdb's own install script is empty, its engine prebuilt.
+  npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
   touch "$dir/node_modules/.installed"
 }
 
 clickhouse_up() {
   [[ -d "$ROOT/node_modules/tsx" ]] || { log "tsx missing: run npm ci first"; return 1; }
+  use_project_node
   ensure_chdb
   mkdir -p "$RUN/clickhouse"
   start_detached clickhouse env CHDB_HTTP_PORT="$CLICKHOUSE_PORT" CHDB_DATA_DIR="$RUN/clickhouse" \
@@ -188,6 +193,18 @@ down() {
   done
 }
 
+# `down` without waiting: SIGKILL (npm start's second Ctrl-C).
+kill_now() {
+  local name pidfile
+  for name in "$@"; do
+    pidfile="$RUN/$name.pid"
+    [[ -f "$pidfile" ]] || continue
+    kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+    log "$name killed"
+  done
+}
+
 status() {
   local name rc=0
   for name in "$@"; do
@@ -206,7 +223,8 @@ shift || true
 case "$command" in
   up) up "$@"; print_env ;;
   down) down "$@" ;;
+  kill) kill_now "$@" ;;
   status) status "$@" ;;
   env) print_env ;;
-  *) echo "usage: $0 up|down|status [kafka|schema-registry|clickhouse ...] | env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|kill|status [kafka|schema-registry|clickhouse ...] | env" >&2; exit 2 ;;
 esac

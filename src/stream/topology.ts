@@ -10,8 +10,8 @@
  *     .onLate('drop')
  *     .to(sink)
  *
- * and producing a plain value the engine runs (window-operator.ts) and the
- * worker describes. A new aggregation is a new definition in topology/, not
+ * and producing a plain value the engine runs (window-store.ts, one store per
+ * partition in partitioned-windows.ts) and the worker describes. A new aggregation is a new definition in topology/, not
  * engine surgery.
  */
 import type { TrackedEvent } from '../model/event.js';

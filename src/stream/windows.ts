@@ -46,7 +46,7 @@ function alignDown(t: Millis, step: Millis): Millis {
   return t - (((t % step) + step) % step);
 }
 
-/** The fixed windows containing `t`, oldest first. Sessions are per key: see SessionWindows. */
+/** The fixed windows containing `t`, oldest first. Sessions are per key: see WindowStore (window-store.ts). */
 export function fixedWindowsFor(spec: TumblingSpec | HoppingSpec, t: Millis): TimeWindow[] {
   if (spec.kind === 'tumbling') {
     const start = alignDown(t, spec.sizeMs);
