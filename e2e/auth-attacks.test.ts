@@ -306,6 +306,16 @@ describe('1. credentials that are not valid: one 401 for all, nothing stored', (
     expect(await count('user_id = {marker:String}', { marker })).toBe(1); // the sentinel alone
   });
 
+  it('serves no data without credentials under any spelling of a read route', async () => {
+    const variants = ['/activities/', '/activities?', '//activities', '/activities/.', '/%61ctivities', '/ACTIVITIES', '/stats/overview/', '/stats//overview', '/admin/keys/', '/admin//keys'];
+    for (const path of variants) {
+      const response = await get(base1, `${path}`);
+      expect([401, 404], path).toContain(response.status);
+      if (response.status === 401) expect(await response.text(), path).toBe(unauthorizedBody);
+      else await response.arrayBuffer();
+    }
+  });
+
   it('answers a malformed key, a wrong secret for a real key id and a revoked key byte for byte alike', async () => {
     const realKeyId = keys.alphaRead.split('_')[2]!;
     const attempts: Record<string, Headers> = {
@@ -373,6 +383,15 @@ describe("2. a write key writes its own project's events only", () => {
     await afterSentinel(marker);
     expect(await count('user_id = {marker:String}', { marker })).toBe(1);
     expect(await count("user_id = {marker:String} AND project_id = 'beta'", { marker })).toBe(0);
+  });
+
+  it('cannot write with a read key or an admin key of another project', async () => {
+    const marker = `readwrite_${randomUUID()}`;
+    expect((await json<ErrorBody>(await track(base1, bearer(keys.alphaRead), { user_id: marker, action: 'x' }), 403)).error.code).toBe('forbidden');
+    const foreign = await json<ErrorBody>(await track(base1, bearer(keys.betaAdmin), { user_id: marker, action: 'x', project_id: 'alpha' }), 403);
+    expect(foreign.error.code).toBe('forbidden');
+    await afterSentinel(marker);
+    expect(await count('user_id = {marker:String}', { marker })).toBe(1);
   });
 
   it('cannot read or administer with a write key', async () => {
@@ -618,7 +637,7 @@ describe('4. JWTs', () => {
   });
 });
 
-describe('5. revocation', () => {
+describe('5. revocation and secret rotation', () => {
   it('reaches both API processes within 5 s', async () => {
     const { key, keyId } = keys.revocable;
     for (const base of [base1, base2]) expect((await get(base, '/activities?limit=1', bearer(key))).status).toBe(200);
@@ -635,6 +654,24 @@ describe('5. revocation', () => {
       ),
     );
     console.log('[revocation] seconds until refused by the revoking process and the other', seconds);
+    for (const s of seconds) expect(s).toBeLessThan(5);
+  });
+
+  it("refuses tokens signed with a project's old HS256 secret on both processes within 5 s of a new one", async () => {
+    const token = bearer(await hsToken({ project_id: 'beta' }, keys.betaSecret));
+    for (const base of [base1, base2]) expect((await get(base, '/activities?limit=1', token)).status).toBe(200);
+    const started = Date.now();
+    await store.updateProject('beta', { jwtHs256Secret: randomBytes(32).toString('base64url') });
+    const seconds = await Promise.all(
+      [base1, base2].map((base) =>
+        waitFor(async () => ((await get(base, '/activities?limit=1', token)).status === 401 ? (Date.now() - started) / 1000 : undefined), {
+          timeoutMs: 10_000,
+          intervalMs: 100,
+          what: `old-secret token refused by ${base}`,
+        }),
+      ),
+    );
+    console.log('[secret rotation] seconds until old tokens refused by each process', seconds);
     for (const s of seconds) expect(s).toBeLessThan(5);
   });
 });
