@@ -657,6 +657,26 @@ describe('5. revocation and secret rotation', () => {
     for (const s of seconds) expect(s).toBeLessThan(5);
   });
 
+  it('revokes a key that a writer with its clock ahead made (the later change wins, not the later clock)', async () => {
+    // The CLI on an operator's laptop, an API replica on another host: clocks a few minutes apart.
+    const ahead = createKeyStore(clickhouse, () => Date.now() + 10 * MINUTE);
+    const { key, stored } = await ahead.createKey('alpha', ['events:read'], 'made on a host whose clock is ahead');
+    await waitFor(async () => ((await get(base2, '/activities?limit=1', bearer(key))).status === 200 ? true : undefined), { what: 'new key known' });
+    const started = Date.now();
+    expect((await fetch(`${base1}/admin/keys/${stored.keyId}`, { method: 'DELETE', headers: bearer(keys.alphaAdmin) })).status).toBe(204);
+    for (const base of [base1, base2]) {
+      await waitFor(async () => ((await get(base, '/activities?limit=1', bearer(key))).status === 401 ? true : undefined), {
+        timeoutMs: 5_000 - (Date.now() - started),
+        intervalMs: 100,
+        what: `key refused by ${base}`,
+      });
+    }
+    // And the other way round: a secret set by the host ahead, then replaced from this one.
+    await ahead.updateProject('beta', { jwtHs256Secret: randomBytes(32).toString('base64url') });
+    const replaced = await store.updateProject('beta', { jwtHs256Secret: randomBytes(32).toString('base64url') });
+    expect((await store.project('beta'))?.jwtHs256Secret).toBe(replaced.jwtHs256Secret);
+  });
+
   it("refuses tokens signed with a project's old HS256 secret on both processes within 5 s of a new one", async () => {
     const token = bearer(await hsToken({ project_id: 'beta' }, keys.betaSecret));
     for (const base of [base1, base2]) expect((await get(base, '/activities?limit=1', token)).status).toBe(200);
