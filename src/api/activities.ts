@@ -170,7 +170,9 @@ function clientGone(c: Context): AbortSignal {
 /**
  * Polls the id lookup until every id is stored or the wait is over. A read
  * confined to a project counts only its own project's (and users') events as
- * stored, so another project's event ids never read as present.
+ * stored, so another project's event ids never read as present, and waits
+ * for them as for an id stored nowhere: answering sooner would tell the
+ * reader that the id exists in some other project.
  */
 async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], waitMs: number, filter: ActivityFilter, signal: AbortSignal) {
   const started = Date.now();
@@ -182,7 +184,6 @@ async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], wait
       if (satisfied && filter.projectId !== undefined) {
         const own = await idsOfProject(clickhouse, ids, filter.projectId, filter.userIds);
         satisfied = ids.every((id) => own.has(id));
-        if (!satisfied) return { satisfied, waited_ms: waited };
       }
       if (satisfied || waited >= waitMs) return { satisfied, waited_ms: waited };
       await sleep(Math.min(WAIT_POLL_MS, waitMs - waited), undefined, { signal });

@@ -1,6 +1,7 @@
 /**
  * /admin: a project's keys, managed with one of its `admin` keys (the same
- * operations as `streamtrack keys ...`, confined to the key's project). A new
+ * operations as `streamtrack keys ...`, confined to the key's project; never
+ * with a token confined to one user, whatever its scope). A new
  * key is in the answer once and nowhere else. Changes reach this process at
  * once and every other API process within a key refresh.
  */
@@ -8,6 +9,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { SCOPES } from '../auth/api-key.js';
 import type { KeyCache } from '../auth/key-cache.js';
 import type { KeyStore, StoredKey } from '../auth/key-store.js';
+import type { Principal } from '../auth/principal.js';
 import { forbidden, type AccessControl, type PrincipalVariables } from './access.js';
 import { ACCESS_ERROR_RESPONSES, ApiError, errorResponse } from './errors.js';
 import { iso, refuseInvalidParameters } from './params.js';
@@ -66,26 +68,28 @@ const revokeRoute = createRoute({
 
 /** `keys` is absent in open mode, where no request has a project to administer. */
 export function createAdminRoutes(access: AccessControl, keys: { store: KeyStore; cache: KeyCache } | undefined) {
-  const adminOf = (projectId: string | undefined) => {
+  const adminOf = ({ projectId, userId }: Principal) => {
     if (projectId === undefined || !keys) throw forbidden('admin routes need an admin key of a project (in open mode, use the streamtrack CLI)');
+    // A key it made would not carry the confinement: a user's token must never mint one.
+    if (userId !== undefined) throw forbidden('a token confined to one user cannot manage keys');
     return { projectId, ...keys };
   };
   const routes = new OpenAPIHono<{ Variables: PrincipalVariables }>({ defaultHook: refuseInvalidParameters });
   routes.use(access.reads('admin'));
   return routes
     .openapi(listRoute, async (c) => {
-      const { projectId, store } = adminOf(c.get('principal').projectId);
+      const { projectId, store } = adminOf(c.get('principal'));
       return c.json({ keys: (await store.keys(projectId)).map(describe) }, 200);
     })
     .openapi(createKeyRoute, async (c) => {
-      const { projectId, store, cache } = adminOf(c.get('principal').projectId);
+      const { projectId, store, cache } = adminOf(c.get('principal'));
       const body = c.req.valid('json');
       const { key, stored } = await store.createKey(projectId, body.scopes, body.name);
       await cache.refresh();
       return c.json({ ...describe(stored), key }, 201);
     })
     .openapi(revokeRoute, async (c) => {
-      const { projectId, store, cache } = adminOf(c.get('principal').projectId);
+      const { projectId, store, cache } = adminOf(c.get('principal'));
       if (!(await store.revokeKey(c.req.valid('param').key_id, projectId))) throw new ApiError(404, 'not_found', 'no live key of this project with that id');
       await cache.refresh();
       return c.body(null, 204);

@@ -133,8 +133,10 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
 
 export function createKeyStore(client: ClickHouseClient, now: () => number = Date.now) {
   // Versions are times in microseconds plus a count, so two changes in the same millisecond still order.
+  // A change is always above the version it replaces: writers' clocks differ (the CLI on a laptop, API
+  // replicas), and a revocation from a clock behind the key's maker's must still win under FINAL.
   let sequence = 0;
-  const version = () => now() * 1000 + (sequence++ % 1000);
+  const version = (replacing = 0) => Math.max(now() * 1000 + (sequence++ % 1000), replacing + 1);
 
   async function projects(): Promise<Project[]> {
     const result = await client.query({
@@ -145,14 +147,20 @@ export function createKeyStore(client: ClickHouseClient, now: () => number = Dat
     return (await result.json<ProjectRow>()).map(toProject);
   }
 
-  async function project(projectId: string): Promise<Project | undefined> {
+  /** The project's current row with its version, which a change must exceed. */
+  async function currentProject(projectId: string): Promise<{ project: Project; version: number } | undefined> {
     const result = await client.query({
-      query: `SELECT ${PROJECT_COLUMNS} FROM projects FINAL WHERE project_id = {project:String}`,
+      query: `SELECT ${PROJECT_COLUMNS}, version FROM projects FINAL WHERE project_id = {project:String}`,
       query_params: { project: projectId },
       format: 'JSONEachRow',
       clickhouse_settings: JSON_NUMBERS,
     });
-    return (await result.json<ProjectRow>()).map(toProject)[0];
+    const [row] = await result.json<ProjectRow & { version: number }>();
+    return row && { project: toProject(row), version: row.version };
+  }
+
+  async function project(projectId: string): Promise<Project | undefined> {
+    return (await currentProject(projectId))?.project;
   }
 
   async function keys(projectId?: string): Promise<StoredKey[]> {
@@ -165,8 +173,8 @@ export function createKeyStore(client: ClickHouseClient, now: () => number = Dat
     return (await result.json<KeyRow>()).map(toKey);
   }
 
-  async function saveProject(value: Project): Promise<void> {
-    await client.insert({ table: 'projects', values: [projectRow(value, version())], format: 'JSONEachRow' });
+  async function saveProject(value: Project, replacing?: number): Promise<void> {
+    await client.insert({ table: 'projects', values: [projectRow(value, version(replacing))], format: 'JSONEachRow' });
   }
 
   return {
@@ -183,10 +191,10 @@ export function createKeyStore(client: ClickHouseClient, now: () => number = Dat
     },
 
     async updateProject(projectId: string, settings: Partial<ProjectSettings>): Promise<Project> {
-      const current = await project(projectId);
+      const current = await currentProject(projectId);
       if (!current) throw new KeyStoreError(`no project "${projectId}"`);
-      const updated = { ...current, ...settings };
-      await saveProject(updated);
+      const updated = { ...current.project, ...settings };
+      await saveProject(updated, current.version);
       return updated;
     },
 
@@ -211,14 +219,15 @@ export function createKeyStore(client: ClickHouseClient, now: () => number = Dat
     /** Revokes a key of the project (any project's when none is named); false when there is no such live key. */
     async revokeKey(keyId: string, projectId?: string): Promise<boolean> {
       const result = await client.query({
-        query: `SELECT ${KEY_COLUMNS} FROM api_keys FINAL WHERE key_id = {key:String}`,
+        query: `SELECT ${KEY_COLUMNS}, version FROM api_keys FINAL WHERE key_id = {key:String}`,
         query_params: { key: keyId },
         format: 'JSONEachRow',
         clickhouse_settings: JSON_NUMBERS,
       });
-      const key = (await result.json<KeyRow>()).map(toKey)[0];
+      const [row] = await result.json<KeyRow & { version: number }>();
+      const key = row && toKey(row);
       if (!key || key.revokedAt !== null || (projectId !== undefined && key.projectId !== projectId)) return false;
-      await client.insert({ table: 'api_keys', values: [keyRow({ ...key, revokedAt: now() }, version())], format: 'JSONEachRow' });
+      await client.insert({ table: 'api_keys', values: [keyRow({ ...key, revokedAt: now() }, version(row.version))], format: 'JSONEachRow' });
       return true;
     },
   };
