@@ -14,6 +14,7 @@ export async function inProcessApi(config: Config, { prepare = true } = {}) {
   if (prepare) await runSteps(bootstrapSteps(config, services.kafka));
   return {
     app: createApp(config, services.deps),
+    config,
     topic: config.kafka.eventsTopic,
     subject: valueSubject(config.kafka.eventsTopic),
     registry: createRegistry(config.schemaRegistry.url),

@@ -7,8 +7,10 @@
 import { expect, inject } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createClickHouse, type ClickHouseClient } from '../src/storage/clickhouse.js';
+import { initialize } from './deployment.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from './processes.js';
-import { isolatedEnv } from './test-config.js';
+import type { ServiceAddresses } from './services.js';
+import { isolatedEnv, roleEnv } from './test-config.js';
 import { waitFor } from './wait-for.js';
 
 const MINUTE = 60_000;
@@ -62,21 +64,25 @@ export class Stack {
   workers: StreamtrackProcess[] = [];
   base = '';
   clickhouse!: ClickHouseClient;
+  /** The privileged (init's) environment; each process runs with its role's credentials. */
   env: NodeJS.ProcessEnv = {};
+  services!: ServiceAddresses;
 
   async start(workers: number, overrides: NodeJS.ProcessEnv = {}) {
     const port = await freePort();
+    this.services = inject('services');
     // Short rolling interval: many re-emits, the case that must never inflate rollups.
-    this.env = isolatedEnv(inject('services'), { API_PORT: String(port), TOPOLOGY_ROLLING_UPDATE_MS: '5000', LOG_LEVEL: 'warn', ...overrides });
+    this.env = isolatedEnv(this.services, { API_PORT: String(port), TOPOLOGY_ROLLING_UPDATE_MS: '5000', LOG_LEVEL: 'warn', ...overrides });
     this.base = `http://127.0.0.1:${port}`;
     this.clickhouse = createClickHouse(loadConfig(this.env).clickhouse);
-    this.api = spawnStreamtrack('api', this.env);
+    await initialize(this.services, this.env);
+    this.api = spawnStreamtrack('api', roleEnv(this.services, this.env, 'api'));
     for (let i = 0; i < workers; i++) this.addWorker();
     await waitFor(async () => ((await fetch(`${this.base}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: 'API ready' });
   }
 
   addWorker() {
-    this.workers.push(spawnStreamtrack('worker', this.env));
+    this.workers.push(spawnStreamtrack('worker', roleEnv(this.services, this.env, 'worker')));
   }
 
   async send(events: SentEvent[]) {

@@ -25,7 +25,7 @@ let v2Id: number;
 
 beforeAll(async () => {
   api = await inProcessApi(config);
-  kafka = testKafka(config.kafka.brokers.join(','));
+  kafka = testKafka(config.kafka);
   v1Id = await api.registry.getRegistryId(api.subject, 1);
   v2Id = await api.registry.getRegistryId(api.subject, 2);
 });
