@@ -1,6 +1,7 @@
 /**
  * StreamTrack's command line: `api`, `worker`, and the one-shot `init`
- * (migrations, topics, schemas), `migrate` and `register-schemas`.
+ * (migrations, topics, schemas: run before the API and the workers, which
+ * create none of them), `migrate` and `register-schemas`.
  * Each process builds its config from the environment once, here.
  */
 import { bootstrapSteps, runSteps } from './bootstrap.js';

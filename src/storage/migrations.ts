@@ -3,7 +3,8 @@
  * applied in order, each once, recorded in `schema_migrations` with a checksum
  * so an edited migration that was already applied is refused rather than
  * silently diverging. Statements are `IF NOT EXISTS`, so two processes
- * migrating at once (API and worker on start) both succeed.
+ * migrating at once both succeed. Only `init` (and `migrate`) run them: the
+ * API's and the worker's ClickHouse users have no DDL rights.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
