@@ -51,7 +51,8 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 }
 
 export async function migrate(config: Config['clickhouse'], dir = MIGRATIONS_DIR): Promise<Migration[]> {
-  const bootstrap = createClickHouse(config, 'default');
+  // Connected to `system`, which every user may use: init's user has rights on its own database only.
+  const bootstrap = createClickHouse(config, 'system');
   try {
     await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
   } finally {
