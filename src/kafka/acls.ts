@@ -6,22 +6,26 @@
  *
  * Literal, not prefixed: the dead-letter topic's name starts with the events
  * topic's (`<topic>.dlq`), so a prefix that let the worker write its dead
- * letters would let it write events too.
+ * letters would let it write events too. The init job's user may create
+ * the two topics and nothing else.
  *
  * The deployments grant exactly these: k8s/kafka's KafkaUser objects (checked
- * against this by scripts/deploy-checks/k8s-kafka-users.test.ts). The tests
+ * against this by scripts/deploy-checks/k8s-security.test.ts). The tests
  * grant them to the native broker's role users for their own topics.
  */
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type Admin } from 'kafkajs';
 import type { Config } from '../config.js';
 import { deadLetterTopic } from './dead-letters.js';
 
+/** The processes that run as a role user of their own on the native broker. */
 export type KafkaRole = 'api' | 'worker';
+/** Every StreamTrack Kafka user of a deployment: the roles, and init, which creates the topics. */
+export type KafkaUserRole = KafkaRole | 'init';
 
 /** The SCRAM user of each role, on the native broker (scripts/services.sh) and in k8s/. */
 export const ROLE_USERS: Record<KafkaRole, string> = { api: 'streamtrack-api', worker: 'streamtrack-worker' };
 
-export type AclOperation = 'Read' | 'Write' | 'Describe';
+export type AclOperation = 'Read' | 'Write' | 'Describe' | 'Create';
 
 export interface RoleAcl {
   resource: { type: 'topic' | 'group'; name: string };
@@ -30,9 +34,15 @@ export interface RoleAcl {
 
 type KafkaNames = Pick<Config['kafka'], 'eventsTopic' | 'consumerGroup'>;
 
-export function roleAcls(role: KafkaRole, names: KafkaNames): RoleAcl[] {
+export function roleAcls(role: KafkaUserRole, names: KafkaNames): RoleAcl[] {
   const topic = names.eventsTopic;
   switch (role) {
+    // Tests run init as the native broker's super user; deployments as this.
+    case 'init':
+      return [
+        { resource: { type: 'topic', name: topic }, operations: ['Create', 'Describe'] },
+        { resource: { type: 'topic', name: deadLetterTopic(topic) }, operations: ['Create', 'Describe'] },
+      ];
     case 'api':
       return [{ resource: { type: 'topic', name: topic }, operations: ['Write', 'Describe'] }];
     case 'worker':
@@ -44,7 +54,12 @@ export function roleAcls(role: KafkaRole, names: KafkaNames): RoleAcl[] {
   }
 }
 
-const OPERATION = { Read: AclOperationTypes.READ, Write: AclOperationTypes.WRITE, Describe: AclOperationTypes.DESCRIBE } as const;
+const OPERATION = {
+  Read: AclOperationTypes.READ,
+  Write: AclOperationTypes.WRITE,
+  Describe: AclOperationTypes.DESCRIBE,
+  Create: AclOperationTypes.CREATE,
+} as const;
 const RESOURCE = { topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP } as const;
 
 function aclEntries(role: KafkaRole, names: KafkaNames) {
