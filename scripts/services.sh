@@ -81,7 +81,8 @@ ensure_kafka_libs() {
 
 # The broker's SCRAM users: admin (super user: topics, ACLs; init and tests),
 # and one per process role, which get only the ACLs granted to them (the
-# tests grant the ones of k8s/'s KafkaUser objects, testing/kafka-roles.ts).
+# tests grant those of src/kafka/acls.ts, as k8s/'s KafkaUsers do, on their
+# own topics: testing/deployment.ts).
 KAFKA_SCRAM_USERS=(admin streamtrack-api streamtrack-worker)
 
 random_password() { od -An -tx1 -N24 /dev/urandom | tr -d ' \n'; }
