@@ -5,12 +5,11 @@
  * broker, or services given without their passwords).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KafkaJSError, type Kafka } from 'kafkajs';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, KafkaJSError, ResourcePatternTypes, type Kafka } from 'kafkajs';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { isolatedEnv, roleEnv } from '../../testing/test-config.js';
 import { testKafka } from '../../testing/kafka.js';
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
 import { ROLE_USERS, grantRoleAcls, revokeRoleAcls, type KafkaRole } from './acls.js';
 import { createKafka, ensureTopic } from './client.js';
 import { deadLetterTopic } from './dead-letters.js';
@@ -88,41 +87,27 @@ describe.runIf(services.kafkaRolePasswords !== undefined)('Kafka role ACLs (what
   // Only for the read probe: a group the api user may join, so what stops it is the topic.
   const probeGroup = `${config.consumerGroup}-api-probe`;
 
+  const probeAcl = {
+    resourceType: AclResourceTypes.GROUP,
+    resourceName: probeGroup,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: `User:${ROLE_USERS.api}`,
+    host: '*',
+    operation: AclOperationTypes.READ,
+    permissionType: AclPermissionTypes.ALLOW,
+  };
+
   beforeAll(async () => {
     const kafka = createKafka(config, createLogger('silent', 'test'));
     await ensureTopic(kafka, config.eventsTopic, 1);
     await ensureTopic(kafka, dlq, 1);
     await admin.connect();
     await grantRoleAcls(admin, config);
-    await admin.createAcls({
-      acl: [
-        {
-          resourceType: AclResourceTypes.GROUP,
-          resourceName: probeGroup,
-          resourcePatternType: ResourcePatternTypes.LITERAL,
-          principal: `User:${ROLE_USERS.api}`,
-          host: '*',
-          operation: AclOperationTypes.READ,
-          permissionType: AclPermissionTypes.ALLOW,
-        },
-      ],
-    });
+    await admin.createAcls({ acl: [probeAcl] });
   });
   afterAll(async () => {
     await revokeRoleAcls(admin, config);
-    await admin.deleteAcls({
-      filters: [
-        {
-          resourceType: AclResourceTypes.GROUP,
-          resourceName: probeGroup,
-          resourcePatternType: ResourcePatternTypes.LITERAL,
-          principal: `User:${ROLE_USERS.api}`,
-          host: '*',
-          operation: AclOperationTypes.ANY,
-          permissionType: AclPermissionTypes.ANY,
-        },
-      ],
-    });
+    await admin.deleteAcls({ filters: [probeAcl] });
     await admin.disconnect();
   });
 
