@@ -11,6 +11,8 @@
  *
  * Services: from the environment, else Testcontainers, else scripts/services.sh.
  */
+import { loadConfig } from '../src/config.js';
+import { initialize } from '../testing/deployment.js';
 import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
 import { freePort, rssMb, spawnStreamtrack } from '../testing/processes.js';
@@ -30,9 +32,10 @@ async function main() {
   const port = await freePort();
   const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12' });
   const base = `http://127.0.0.1:${port}`;
+  await initialize(services.addresses, env);
   const api = spawnStreamtrack('api', env);
   const worker = spawnStreamtrack('worker', env);
-  const kafka = testKafka(services.addresses.kafkaBrokers);
+  const kafka = testKafka(loadConfig(env).kafka);
   const consumer = kafka.consumer({ groupId: `bench-${Date.now()}`, maxWaitTimeInMs: 10 });
   try {
     await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: 'API ready' });

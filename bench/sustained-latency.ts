@@ -17,6 +17,7 @@ import { createClickHouse } from '../src/storage/clickhouse.js';
 import { freePort, rssMb, spawnStreamtrack } from '../testing/processes.js';
 import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices } from '../testing/services.js';
+import { initialize } from '../testing/deployment.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
@@ -32,6 +33,7 @@ async function main() {
   // Rolling updates every second of event time: the update latency then measures the pipeline.
   const env = isolatedEnv(services.addresses, { API_PORT: String(port), LOG_LEVEL: 'warn', KAFKA_EVENTS_PARTITIONS: '12', TOPOLOGY_ROLLING_UPDATE_MS: '1000' });
   const clickhouse = createClickHouse(loadConfig(env).clickhouse);
+  await initialize(services.addresses, env);
   const api = spawnStreamtrack('api', env);
   const worker = spawnStreamtrack('worker', env);
   const base = `http://127.0.0.1:${port}`;

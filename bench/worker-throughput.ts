@@ -22,7 +22,7 @@
  */
 import os from 'node:os';
 import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type KafkaSasl } from '../src/config.js';
 import { validateEvent } from '../src/ingestion/validate-event.js';
 import { createKafka } from '../src/kafka/client.js';
 import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../src/kafka/publisher.js';
@@ -121,7 +121,7 @@ async function measureRound(services: ServiceAddresses): Promise<RoundResult> {
               ENGINE = Kafka SETTINGS kafka_broker_list = '${config.kafka.brokers.join(',')}', kafka_topic_list = '${config.kafka.eventsTopic}',
               kafka_group_name = '${config.kafka.consumerGroup}-native', kafka_format = 'AvroConfluent',
               format_avro_schema_registry_url = '${config.schemaRegistry.url}', kafka_num_consumers = 1,
-              kafka_max_block_size = 65536, kafka_flush_interval_ms = 250`,
+              kafka_max_block_size = 65536, kafka_flush_interval_ms = 250${kafkaEngineSasl(config.kafka.sasl)}`,
     });
     await clickhouse.command({
       query: `CREATE TABLE native_events (${NATIVE_COLUMNS}, stored_at DateTime64(3) DEFAULT now64(3))
@@ -189,6 +189,14 @@ async function windowStateRss(): Promise<{ windows: number; mb: number }> {
   }
   const rssWith = await rssMb();
   return { windows: store.stats().openWindows, mb: rssWith - rssBefore };
+}
+
+/** The Kafka engine's settings for a broker that authenticates (scripts/services.sh's does). */
+function kafkaEngineSasl(sasl: KafkaSasl | undefined): string {
+  if (!sasl) return '';
+  const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `, kafka_security_protocol = 'sasl_plaintext', kafka_sasl_mechanism = 'SCRAM-SHA-512',
+              kafka_sasl_username = ${quote(sasl.username)}, kafka_sasl_password = ${quote(sasl.password)}`;
 }
 
 async function main() {

@@ -30,7 +30,8 @@ import { deadLetterTopic } from '../src/kafka/dead-letters.js';
 import { runCli } from '../testing/cli.js';
 import { testKafka } from '../testing/kafka.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
-import { isolatedEnv } from '../testing/test-config.js';
+import { initialize } from '../testing/deployment.js';
+import { isolatedEnv, roleEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
 const ORIGIN = 'https://app.example';
@@ -255,13 +256,15 @@ beforeAll(async () => {
   base1 = `http://127.0.0.1:${port1}`;
   base2 = `http://127.0.0.1:${port2}`;
   const config = loadConfig(env);
-  await migrate(config.clickhouse);
+  const services = inject('services');
+  // As deployed: init first, then each process as its own Kafka user (on a broker that has them).
+  await initialize(services, env);
   clickhouse = createClickHouse(config.clickhouse);
   store = createKeyStore(clickhouse);
   await startJwks();
-  api1 = spawnStreamtrack('api', env);
-  api2 = spawnStreamtrack('api', { ...env, API_PORT: String(port2) });
-  worker = spawnStreamtrack('worker', env);
+  api1 = spawnStreamtrack('api', roleEnv(services, env, 'api'));
+  api2 = spawnStreamtrack('api', roleEnv(services, { ...env, API_PORT: String(port2) }, 'api'));
+  worker = spawnStreamtrack('worker', roleEnv(services, env, 'worker'));
   keys = await createProjectsAndKeys();
   // Made last: an API that knows it knows every project and key made before it.
   const last = await store.createKey('alpha', ['events:read']);
@@ -283,7 +286,7 @@ afterAll(async () => {
   const server = createClickHouse(loadConfig(env).clickhouse, 'default');
   await server.command({ query: `DROP DATABASE IF EXISTS ${env.CLICKHOUSE_DATABASE}` });
   await server.close();
-  const admin = testKafka(env.KAFKA_BROKERS!).admin();
+  const admin = testKafka(loadConfig(env).kafka).admin();
   await admin.connect();
   try {
     await admin.deleteTopics({ topics: [env.KAFKA_EVENTS_TOPIC!, deadLetterTopic(env.KAFKA_EVENTS_TOPIC!)] }).catch(() => undefined);

@@ -6,6 +6,7 @@
  * ClickHouse engine of its own, which it stops and restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { canRunPrivate, privateService, type PrivateService } from '../testing/private-service.js';
 import { testKafka, uncommittedRecords } from '../testing/kafka.js';
 import { rssMb } from '../testing/processes.js';
@@ -45,7 +46,7 @@ describe.runIf(canRunPrivate('clickhouse'))('ClickHouse outage', () => {
     );
     expect(readiness).toMatchObject({ status: 200, body: { status: 'ready', checks: { clickhouse: { ok: false, required: false } } } });
     expect(await (await fetch(`${stack.base}/readyz`)).json()).toEqual({ status: 'ready' });
-    const lagDuring = await uncommittedRecords(testKafka(stack.env.KAFKA_BROKERS!), stack.env.KAFKA_EVENTS_TOPIC!, stack.env.KAFKA_CONSUMER_GROUP!);
+    const lagDuring = await uncommittedRecords(testKafka(loadConfig(stack.env).kafka), stack.env.KAFKA_EVENTS_TOPIC!, stack.env.KAFKA_CONSUMER_GROUP!);
     await new Promise((resolve) => setTimeout(resolve, 30_000)); // the outage itself
     const rssDuring = await Promise.all(stack.workers.map((w) => rssMb(w.child.pid)));
     await clickhouse.start();

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Partitioners } from 'kafkajs';
+import { loadConfig } from '../src/config.js';
 import { deadLetterTopic } from '../src/kafka/dead-letters.js';
 import { createRegistry, valueSubject } from '../src/serde/event-schemas.js';
 import { encodeAvroFrame } from '../src/serde/wire-format.js';
@@ -22,7 +23,7 @@ afterAll(() => stack.stop());
 describe('poison records', () => {
   it('go to the dead-letter topic with the reason, and the partition moves on', async () => {
     const topic = stack.env.KAFKA_EVENTS_TOPIC!;
-    const kafka = testKafka(stack.env.KAFKA_BROKERS!);
+    const kafka = testKafka(loadConfig(stack.env).kafka);
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const latestId = await createRegistry(stack.env.SCHEMA_REGISTRY_URL!).getLatestSchemaId(valueSubject(topic));

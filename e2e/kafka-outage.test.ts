@@ -19,7 +19,9 @@ describe.runIf(canRunPrivate('kafka'))('Kafka outage', () => {
   beforeAll(async () => {
     broker = await privateService('kafka');
     await broker.start();
-    api = await inProcessApi(isolatedConfig(inject('services'), { KAFKA_BROKERS: broker.address, API_PUBLISH_TIMEOUT_MS: '3000' }));
+    api = await inProcessApi(
+      isolatedConfig(inject('services'), { KAFKA_BROKERS: broker.address, ...broker.clientEnv(), API_PUBLISH_TIMEOUT_MS: '3000' }),
+    );
   });
   afterAll(async () => {
     await api?.close();
@@ -56,7 +58,7 @@ describe.runIf(canRunPrivate('kafka'))('Kafka outage', () => {
     const [event_id] = await acceptedIds(after);
 
     // Every accepted event is on Kafka (a refused one may be too: the client retries with its event_id).
-    const kafka = testKafka(broker.address);
+    const kafka = testKafka(api.config.kafka);
     const records = await readRecords(kafka, api.topic, await recordCount(kafka, api.topic));
     const ids = await Promise.all(records.map(async (r) => ((await api.registry.decode(r.value)) as { event_id: string }).event_id));
     expect(ids).toContain(event_id);

@@ -8,9 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { initialize } from '../testing/deployment.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
 import { REPO_ROOT } from '../testing/services.js';
-import { isolatedEnv } from '../testing/test-config.js';
+import { isolatedEnv, roleEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
 interface Scrape {
@@ -68,12 +69,14 @@ let workerBase: string;
 
 beforeAll(async () => {
   const [apiPort, workerPort] = [await freePort(), await freePort()];
+  const services = inject('services');
   // The API's operations port is any free one: found in its log line, as an operator would.
-  const env = isolatedEnv(inject('services'), { API_PORT: String(apiPort), API_OPS_PORT: '0', WORKER_HTTP_PORT: String(workerPort), LOG_LEVEL: 'info' });
+  const env = isolatedEnv(services, { API_PORT: String(apiPort), API_OPS_PORT: '0', WORKER_HTTP_PORT: String(workerPort), LOG_LEVEL: 'info' });
   apiBase = `http://127.0.0.1:${apiPort}`;
   workerBase = `http://127.0.0.1:${workerPort}`;
-  api = spawnStreamtrack('api', env);
-  worker = spawnStreamtrack('worker', env);
+  await initialize(services, env);
+  api = spawnStreamtrack('api', roleEnv(services, env, 'api'));
+  worker = spawnStreamtrack('worker', roleEnv(services, env, 'worker'));
   await waitFor(async () => ((await fetch(`${apiBase}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: `API ready\n${api.output()}` });
   const listening = api.output().split('\n').find((line) => line.includes('"msg":"API listening"'));
   apiOpsBase = `http://${(JSON.parse(listening!) as { ops: string }).ops}`;

@@ -7,9 +7,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { initialize } from '../testing/deployment.js';
 import { freePort, spawnBuilt, type StreamtrackProcess } from '../testing/processes.js';
 import { REPO_ROOT } from '../testing/services.js';
-import { isolatedEnv } from '../testing/test-config.js';
+import { isolatedEnv, roleEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
 let api: StreamtrackProcess;
@@ -19,10 +20,12 @@ let base: string;
 beforeAll(async () => {
   await promisify(execFile)('npm', ['run', 'build'], { cwd: REPO_ROOT });
   const port = await freePort();
-  const env = isolatedEnv(inject('services'), { API_PORT: String(port), NODE_ENV: 'production' });
+  const services = inject('services');
+  const env = isolatedEnv(services, { API_PORT: String(port), NODE_ENV: 'production' });
   base = `http://127.0.0.1:${port}`;
-  api = spawnBuilt('api', env);
-  worker = spawnBuilt('worker', env);
+  await initialize(services, env);
+  api = spawnBuilt('api', roleEnv(services, env, 'api'));
+  worker = spawnBuilt('worker', roleEnv(services, env, 'worker'));
   await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: `API ready\n${api.output()}` });
 }, 180_000);
 

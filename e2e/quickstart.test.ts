@@ -4,8 +4,9 @@
  * events posted to /track become visible in /activities, each exactly once.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { initialize } from '../testing/deployment.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
-import { isolatedEnv } from '../testing/test-config.js';
+import { isolatedEnv, roleEnv } from '../testing/test-config.js';
 import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
 
@@ -20,11 +21,14 @@ let opsBase: string;
 
 beforeAll(async () => {
   const [port, opsPort] = [await freePort(), await freePort()];
-  const env = isolatedEnv(inject('services'), { API_PORT: String(port), API_OPS_PORT: String(opsPort), LOG_LEVEL: 'info' });
+  const services = inject('services');
+  const env = isolatedEnv(services, { API_PORT: String(port), API_OPS_PORT: String(opsPort), LOG_LEVEL: 'info' });
   base = `http://127.0.0.1:${port}`;
   opsBase = `http://127.0.0.1:${opsPort}`;
-  api = spawnStreamtrack('api', env);
-  worker = spawnStreamtrack('worker', env);
+  // As deployed: init first, then each process as its own Kafka user (on a broker that has them).
+  await initialize(services, env);
+  api = spawnStreamtrack('api', roleEnv(services, env, 'api'));
+  worker = spawnStreamtrack('worker', roleEnv(services, env, 'worker'));
   await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), {
     timeoutMs: 60_000,
     what: `API ready\n${api.output()}`,

@@ -7,11 +7,15 @@
 #     (scripts/chdb-http/: test infrastructure, never product storage)
 # Everything binds to 127.0.0.1. Downloads are cached in .cache/; state, pids
 # and logs live in .run/ (both git-ignored). `down` stops exactly the pids
-# `up` started.
+# `up` started. Kafka authenticates clients with SASL/SCRAM-SHA-512 and
+# authorizes them with ACLs, as production's does; its users' passwords are
+# made at the first `up` into .run/kafka/credentials and printed by `env`.
 #
 # Usage: scripts/services.sh up|down|kill|status [kafka|schema-registry|clickhouse ...]
 #        scripts/services.sh env
-# Only `up` and `env` write to stdout: the services' addresses as exports.
+# Only `up` and `env` write to stdout: the services' addresses as exports,
+# with Kafka's SASL settings (KAFKA_SASL_*: the admin user) and the role
+# users' passwords (ST_KAFKA_API_PASSWORD, ST_KAFKA_WORKER_PASSWORD).
 # With no service named, all three. ST_RUN_DIR and the ST_*_PORT variables
 # let a test run a second, private instance (e.g. a broker it can stop).
 set -euo pipefail
@@ -75,6 +79,48 @@ ensure_kafka_libs() {
   touch "$libs/.complete"
 }
 
+# The broker's SCRAM users: admin (super user: topics, ACLs; init and tests),
+# and one per process role, which get only the ACLs granted to them (the
+# tests grant those of src/kafka/acls.ts, as k8s/'s KafkaUsers do, on their
+# own topics: testing/deployment.ts).
+KAFKA_SCRAM_USERS=(admin streamtrack-api streamtrack-worker)
+
+random_password() { od -An -tx1 -N24 /dev/urandom | tr -d ' \n'; }
+
+# kafka_credentials DIR: the passwords of the broker's users, made once with
+# its storage and kept in DIR/credentials (mode 600, in the git-ignored run
+# directory; never committed). A store formatted before the broker had SASL
+# has no users: it is formatted again, losing its local test data.
+kafka_credentials() {
+  local dir="$1"
+  [[ -f "$dir/credentials" ]] && return 0
+  if [[ -f "$dir/data/meta.properties" ]]; then
+    log "Kafka storage in $dir predates SASL (no credentials): formatting it again"
+    rm -rf "$dir/data" && mkdir -p "$dir/data"
+  fi
+  (umask 077 && cat >"$dir/credentials" <<EOF_CREDENTIALS
+ADMIN_PASSWORD=$(random_password)
+API_PASSWORD=$(random_password)
+WORKER_PASSWORD=$(random_password)
+CONTROLLER_PASSWORD=$(random_password)
+EOF_CREDENTIALS
+  )
+}
+
+# print_kafka_sasl_env: the clients' SASL settings (the admin user's) and the
+# role users' passwords, for a broker this script formatted.
+print_kafka_sasl_env() {
+  local file="$RUN/kafka/credentials"
+  [[ -f "$file" ]] || return 0
+  # shellcheck source=/dev/null
+  (source "$file"
+   echo "export KAFKA_SASL_MECHANISM=scram-sha-512"
+   echo "export KAFKA_SASL_USERNAME=admin"
+   echo "export KAFKA_SASL_PASSWORD=$ADMIN_PASSWORD"
+   echo "export ST_KAFKA_API_PASSWORD=$API_PASSWORD"
+   echo "export ST_KAFKA_WORKER_PASSWORD=$WORKER_PASSWORD")
+}
+
 KAFKA_JAVA=(java -Xms256m -Xmx768m -XX:+UseG1GC
   "-Dlog4j2.configurationFile=$ROOT/scripts/kafka/log4j2.properties"
   -cp "$CACHE/kafka/libs/*")
@@ -82,17 +128,28 @@ KAFKA_JAVA=(java -Xms256m -Xmx768m -XX:+UseG1GC
 kafka_up() {
   ensure_kafka_libs
   local dir="$RUN/kafka"
+  # Never format or rewrite the files of a broker that is running.
+  if pid_alive "$RUN/kafka.pid"; then log "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return 0; fi
   mkdir -p "$dir/data"
-  sed -e "s#@DATA@#$dir/data#" \
+  kafka_credentials "$dir"
+  # shellcheck source=/dev/null
+  source "$dir/credentials"
+  (umask 077 && sed -e "s#@DATA@#$dir/data#" \
       -e "s#@PORT@#$KAFKA_PORT#g" \
       -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
       -e "s#@PARTITIONS@#$KAFKA_PARTITIONS#" \
-      "$ROOT/scripts/kafka/server.properties" >"$dir/server.properties"
+      -e "s#@ADMIN_PASSWORD@#$ADMIN_PASSWORD#" \
+      -e "s#@CONTROLLER_PASSWORD@#$CONTROLLER_PASSWORD#g" \
+      "$ROOT/scripts/kafka/server.properties" >"$dir/server.properties")
   if [[ ! -f "$dir/data/meta.properties" ]]; then
-    log "formatting Kafka storage"
+    log "formatting Kafka storage (SCRAM users: ${KAFKA_SCRAM_USERS[*]})"
     "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --standalone \
       --cluster-id "$("${KAFKA_JAVA[@]}" kafka.tools.StorageTool random-uuid)" \
-      --config "$dir/server.properties" >"$LOGS/kafka-format.log" 2>&1
+      --config "$dir/server.properties" \
+      --add-scram "SCRAM-SHA-512=[name=admin,password=$ADMIN_PASSWORD]" \
+      --add-scram "SCRAM-SHA-512=[name=streamtrack-api,password=$API_PASSWORD]" \
+      --add-scram "SCRAM-SHA-512=[name=streamtrack-worker,password=$WORKER_PASSWORD]" \
+      >"$LOGS/kafka-format.log" 2>&1
   fi
   start_detached kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$dir/server.properties"
 }
@@ -167,6 +224,7 @@ print_env() {
   echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
   echo "export SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT"
   echo "export CLICKHOUSE_URL=http://127.0.0.1:$CLICKHOUSE_PORT"
+  print_kafka_sasl_env
 }
 
 up() {

@@ -1,9 +1,11 @@
 /**
  * What must exist before events flow, in one place: the ClickHouse
  * migrations, the events topic and its dead-letter topic, and the event
- * schemas in the registry. Each step is idempotent; the `init` command runs
- * them all, the API and the worker on start (schema registration only with
- * SCHEMAS_REGISTER_ON_START, for deployments whose pipeline registers them).
+ * schemas in the registry. Each step is idempotent. Only the `init` command
+ * runs them all, with the rights they need (DDL on the database, creating
+ * topics); the API and the worker run with least privilege and create
+ * nothing: on start they only register the schemas, and only with
+ * SCHEMAS_REGISTER_ON_START (the registry has no per-process rights).
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from './config.js';
@@ -26,10 +28,10 @@ export function bootstrapSteps(config: Config, kafka: Kafka): Record<BootstrapSt
   };
 }
 
-/** The steps a process runs on start. */
+/** The steps the API and the worker run on start: no DDL, no topic creation (init's). */
 export function startupSteps(config: Config, kafka: Kafka): Partial<Record<BootstrapStep, () => Promise<unknown>>> {
-  const { schemas, ...rest } = bootstrapSteps(config, kafka);
-  return config.schemaRegistry.registerOnStart ? { ...rest, schemas } : rest;
+  const { schemas } = bootstrapSteps(config, kafka);
+  return config.schemaRegistry.registerOnStart ? { schemas } : {};
 }
 
 /** Runs the steps in order; all must succeed. */

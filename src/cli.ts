@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * StreamTrack's command line: `api`, `worker`, the one-shot `init`
- * (migrations, topics, schemas), `migrate` and `register-schemas`, and
+ * (migrations, topics, schemas: run before the API and the workers, which
+ * create none of them), `migrate` and `register-schemas`, and
  * `projects …` / `keys …` (src/auth/manage.ts).
  * Each process builds its config from the environment once, here.
  */

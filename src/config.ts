@@ -12,6 +12,8 @@ const portOrAny = z.coerce.number().int().min(0).max(65_535);
 const DAY_MS = 86_400_000;
 const positiveInt = z.coerce.number().int().positive();
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+/** An empty variable counts as unset (manifests and compose files often template them in empty). */
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 const EnvSchema = z.object({
   // Unset means keys: only the local start scripts and docker-compose say open.
@@ -44,6 +46,12 @@ const EnvSchema = z.object({
   KAFKA_EVENTS_TOPIC: z.string().default('streamtrack.events'),
   KAFKA_EVENTS_PARTITIONS: positiveInt.default(12),
   KAFKA_CONSUMER_GROUP: z.string().default('streamtrack-topology'),
+  // Unset: no authentication (the Docker quick start's broker). Production and
+  // the native stack authenticate every client with SCRAM.
+  KAFKA_SASL_MECHANISM: optional(z.enum(['scram-sha-512'])),
+  KAFKA_SASL_USERNAME: optional(z.string()),
+  KAFKA_SASL_PASSWORD: optional(z.string()),
+  KAFKA_SSL: z.enum(['true', 'false']).default('false'),
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
   SCHEMA_REFRESH_MS: positiveInt.default(30_000),
   SCHEMAS_REGISTER_ON_START: z.enum(['true', 'false']).default('true'),
@@ -59,7 +67,18 @@ const EnvSchema = z.object({
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
   WORKER_HTTP_PORT: portOrAny.default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((e, ctx) => {
+  if (!e.KAFKA_SASL_MECHANISM) return;
+  for (const key of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+    if (!e[key]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `required when KAFKA_SASL_MECHANISM is set` });
+  }
 });
+
+export interface KafkaSasl {
+  mechanism: 'scram-sha-512';
+  username: string;
+  password: string;
+}
 
 export interface Config {
   auth: {
@@ -99,6 +118,10 @@ export interface Config {
     eventsPartitions: number;
     consumerGroup: string;
     lingerMs: number;
+    /** Absent: the brokers take unauthenticated clients. */
+    sasl?: KafkaSasl;
+    /** TLS to the brokers (KAFKA_SSL=true), with the system's trusted CAs. */
+    ssl: boolean;
   };
   schemaRegistry: { url: string; refreshMs: number; registerOnStart: boolean };
   clickhouse: { url: string; database: string; username: string; password: string };
@@ -176,6 +199,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventsPartitions: e.KAFKA_EVENTS_PARTITIONS,
       consumerGroup: e.KAFKA_CONSUMER_GROUP,
       lingerMs: e.KAFKA_LINGER_MS,
+      ...(e.KAFKA_SASL_MECHANISM && {
+        sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' },
+      }),
+      ssl: e.KAFKA_SSL === 'true',
     },
     schemaRegistry: {
       url: e.SCHEMA_REGISTRY_URL,

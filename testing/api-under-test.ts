@@ -20,6 +20,7 @@ export async function inProcessApi(config: Config, { prepare = true, deps = () =
   return {
     app: createApp(config, used),
     deps: used,
+    config,
     topic: config.kafka.eventsTopic,
     subject: valueSubject(config.kafka.eventsTopic),
     registry: createRegistry(config.schemaRegistry.url),

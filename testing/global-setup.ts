@@ -13,9 +13,18 @@ declare module 'vitest' {
   }
 }
 
+/** The addresses without the passwords, for CI logs. */
+function printable({ clickhousePassword, kafkaSasl, kafkaRolePasswords, ...rest }: ServiceAddresses) {
+  return {
+    ...rest,
+    clickhousePassword: clickhousePassword ? '(set)' : '(empty)',
+    kafka: kafkaSasl ? `SASL ${kafkaSasl.mechanism} as ${kafkaSasl.username}${kafkaRolePasswords ? ', role users present' : ''}` : 'no SASL',
+  };
+}
+
 export default async function setup(project: TestProject) {
   const services = await startServices();
-  console.log(`[integration] services from ${services.addresses.source}:`, services.addresses);
+  console.log(`[integration] services from ${services.addresses.source}:`, printable(services.addresses));
   project.provide('services', services.addresses);
   const removeLeftovers = await removeAddedLater(services.addresses, 'integration');
   return async () => {

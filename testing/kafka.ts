@@ -1,8 +1,10 @@
 /** Kafka helpers for tests: what a topic holds, read back from the real broker. */
 import { Kafka, logLevel } from 'kafkajs';
+import type { Config } from '../src/config.js';
 
-export function testKafka(brokers: string): Kafka {
-  return new Kafka({ clientId: 'streamtrack-tests', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+/** A client of the test's broker with the config's credentials (the services' super user in isolatedConfig). */
+export function testKafka({ brokers, sasl, ssl }: Pick<Config['kafka'], 'brokers' | 'sasl' | 'ssl'>): Kafka {
+  return new Kafka({ clientId: 'streamtrack-tests', brokers, ssl, ...(sasl && { sasl: { ...sasl } }), logLevel: logLevel.NOTHING });
 }
 
 /** Number of records ever written to the topic (sum of high watermarks). */

@@ -9,8 +9,10 @@
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Admin } from 'kafkajs';
+import { revokeRoleAcls } from '../src/kafka/acls.js';
 import type { ServiceAddresses } from './services.js';
 import { testKafka } from './kafka.js';
+import { isolatedConfig } from './test-config.js';
 
 interface TestObjects {
   databases: string[];
@@ -27,14 +29,16 @@ const TEST_GROUP = /^(test-topology-[0-9a-f]+|reader-test\.events\.[0-9a-f]+(\.d
 interface Connections {
   clickhouse: ClickHouseClient;
   admin: Admin;
+  /** The broker authorizes with ACLs (testing/deployment.ts grants some per test). */
+  acls: boolean;
 }
 
 async function withConnections<T>(services: ServiceAddresses, work: (connections: Connections) => Promise<T>): Promise<T> {
   const clickhouse = createClient({ url: services.clickhouseUrl, username: services.clickhouseUser, password: services.clickhousePassword });
-  const admin = testKafka(services.kafkaBrokers).admin();
+  const admin = testKafka(isolatedConfig(services).kafka).admin();
   await admin.connect();
   try {
-    return await work({ clickhouse, admin });
+    return await work({ clickhouse, admin, acls: services.kafkaRolePasswords !== undefined });
   } finally {
     await admin.disconnect();
     await clickhouse.close();
@@ -61,6 +65,12 @@ async function removeTestObjects(connections: Connections, before: TestObjects):
     await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((e: Error) => problems.push(`database ${database}: ${e.message}`));
   }
   const topics = added(now.topics, before.topics);
+  if (connections.acls) {
+    for (const topic of topics.filter((name) => !name.endsWith('.dlq'))) {
+      const names = { eventsTopic: topic, consumerGroup: `test-topology-${topic.split('.').pop()}` };
+      await revokeRoleAcls(admin, names).catch((e: Error) => problems.push(`ACLs of ${topic}: ${e.message}`));
+    }
+  }
   if (topics.length > 0) await admin.deleteTopics({ topics }).catch((e: Error) => problems.push(`topics: ${e.message}`));
   // One by one: kafkajs fails the whole call if any group still has members.
   for (const group of added(now.groups, before.groups)) {

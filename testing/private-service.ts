@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './processes.js';
-import { REPO_ROOT } from './services.js';
+import { REPO_ROOT, parseExports } from './services.js';
 
 const run = promisify(execFile);
 
@@ -18,6 +18,11 @@ export type PrivateServiceName = 'kafka' | 'schema-registry' | 'clickhouse';
 export interface PrivateService {
   /** `host:port` for Kafka, a URL for the registry. */
   address: string;
+  /**
+   * For Kafka: the client settings of its super user (KAFKA_SASL_*), to lay
+   * over isolatedEnv's; empty for the others. Known once it has started.
+   */
+  clientEnv(): NodeJS.ProcessEnv;
   start(): Promise<void>;
   stop(): Promise<void>;
   remove(): Promise<void>;
@@ -46,11 +51,18 @@ export async function privateService(name: PrivateServiceName): Promise<PrivateS
     ST_REGISTRY_PORT: String(port),
     ST_CLICKHOUSE_PORT: String(port),
   };
-  const script = (command: 'up' | 'down') =>
+  const script = (command: 'up' | 'down' | 'env') =>
     run('bash', [`${REPO_ROOT}scripts/services.sh`, command, name], { env, timeout: 600_000 });
+  let clientEnv: NodeJS.ProcessEnv = {};
   return {
     address: name === 'kafka' ? `127.0.0.1:${port}` : `http://127.0.0.1:${port}`,
-    start: async () => void (await script('up')),
+    clientEnv: () => clientEnv,
+    async start() {
+      await script('up');
+      if (name !== 'kafka') return;
+      const printed = parseExports((await script('env')).stdout);
+      clientEnv = Object.fromEntries(Object.entries(printed).filter(([key]) => key.startsWith('KAFKA_SASL_')));
+    },
     stop: async () => void (await script('down')),
     async remove() {
       await script('down');

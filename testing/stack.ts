@@ -7,8 +7,10 @@
 import { expect, inject } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createClickHouse, type ClickHouseClient } from '../src/storage/clickhouse.js';
+import { initialize } from './deployment.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from './processes.js';
-import { isolatedEnv } from './test-config.js';
+import type { ServiceAddresses } from './services.js';
+import { isolatedEnv, roleEnv } from './test-config.js';
 import { waitFor } from './wait-for.js';
 
 const MINUTE = 60_000;
@@ -64,12 +66,15 @@ export class Stack {
   /** The API's operations port: /metrics and the detailed /readyz. */
   opsBase = '';
   clickhouse!: ClickHouseClient;
+  /** The privileged (init's) environment; each process runs with its role's credentials. */
   env: NodeJS.ProcessEnv = {};
+  services!: ServiceAddresses;
 
   async start(workers: number, overrides: NodeJS.ProcessEnv = {}) {
     const [port, opsPort] = [await freePort(), await freePort()];
+    this.services = inject('services');
     // Short rolling interval: many re-emits, the case that must never inflate rollups.
-    this.env = isolatedEnv(inject('services'), {
+    this.env = isolatedEnv(this.services, {
       API_PORT: String(port),
       API_OPS_PORT: String(opsPort),
       TOPOLOGY_ROLLING_UPDATE_MS: '5000',
@@ -79,13 +84,14 @@ export class Stack {
     this.base = `http://127.0.0.1:${port}`;
     this.opsBase = `http://127.0.0.1:${opsPort}`;
     this.clickhouse = createClickHouse(loadConfig(this.env).clickhouse);
-    this.api = spawnStreamtrack('api', this.env);
+    await initialize(this.services, this.env);
+    this.api = spawnStreamtrack('api', roleEnv(this.services, this.env, 'api'));
     for (let i = 0; i < workers; i++) this.addWorker();
     await waitFor(async () => ((await fetch(`${this.base}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: 'API ready' });
   }
 
   addWorker() {
-    this.workers.push(spawnStreamtrack('worker', this.env));
+    this.workers.push(spawnStreamtrack('worker', roleEnv(this.services, this.env, 'worker')));
   }
 
   async send(events: SentEvent[]) {

@@ -5,7 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../src/config.js';
+import { ROLE_USERS, type KafkaRole } from '../src/kafka/acls.js';
 import type { ServiceAddresses } from './services.js';
+
+/** The broker's SASL settings for clients (empty for a plaintext broker). */
+function kafkaSaslEnv(services: ServiceAddresses): NodeJS.ProcessEnv {
+  const sasl = services.kafkaSasl;
+  if (!sasl) return {};
+  return { KAFKA_SASL_MECHANISM: sasl.mechanism, KAFKA_SASL_USERNAME: sasl.username, KAFKA_SASL_PASSWORD: sasl.password };
+}
 
 export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const id = randomBytes(4).toString('hex');
@@ -15,6 +23,7 @@ export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.Proces
     CLICKHOUSE_URL: services.clickhouseUrl,
     CLICKHOUSE_USER: services.clickhouseUser,
     CLICKHOUSE_PASSWORD: services.clickhousePassword,
+    ...kafkaSaslEnv(services),
     KAFKA_EVENTS_TOPIC: `test.events.${id}`,
     KAFKA_EVENTS_PARTITIONS: '4',
     KAFKA_CONSUMER_GROUP: `test-topology-${id}`,
@@ -35,4 +44,15 @@ export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.Proces
 
 export function isolatedConfig(services: ServiceAddresses, overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig(isolatedEnv(services, overrides));
+}
+
+/**
+ * `env` for a process of one role: the role's own Kafka user when the broker
+ * has role users (their ACLs granted on env's names: testing/deployment.ts),
+ * else env as it is.
+ */
+export function roleEnv(services: ServiceAddresses, env: NodeJS.ProcessEnv, role: KafkaRole): NodeJS.ProcessEnv {
+  const password = services.kafkaRolePasswords?.[role];
+  if (!services.kafkaSasl || !password) return env;
+  return { ...env, KAFKA_SASL_USERNAME: ROLE_USERS[role], KAFKA_SASL_PASSWORD: password };
 }

@@ -3,11 +3,15 @@
 #  1. render the base and every overlay with kustomize;
 #  2. validate every rendered resource with kubeconform -strict against local
 #     JSON schemas: Kubernetes' own, made from the OpenAPI spec in the Go
-#     module k8s.io/kubernetes, and KEDA's ScaledObject, made from the CRD in
-#     the Go module github.com/kedacore/keda/v2 (k8s-schemas.py). No schema is
-#     fetched from the web and none may be missing: an unknown kind fails;
+#     module k8s.io/kubernetes, KEDA's ScaledObject and TriggerAuthentication,
+#     made from the CRDs in the Go module github.com/kedacore/keda/v2, and
+#     Strimzi's KafkaUser from the subset of its CRD in crds/ (Strimzi's own is
+#     on no registry here) (k8s-schemas.py). No schema is fetched from the web
+#     and none may be missing: an unknown kind fails;
 #  3. prove that validation bites: broken copies of the manifests must fail;
-#  4. checkov on the rendered overlays (what is deployed).
+#  4. checkov on the rendered overlays (what is deployed);
+#  5. the prod overlay requires API keys: STREAMTRACK_AUTH=keys, and nothing
+#     in it sets `open` (the laptop mode).
 # Tools and schemas are pinned and cached under .cache/tools/.
 #
 # Usage: bash scripts/deploy-checks/k8s.sh            all checks; non-zero on any failure
@@ -23,7 +27,8 @@ CHECKOV_REQUIREMENT=checkov==3.3.30
 # preStop `sleep` action needs 1.30 or later) and the KEDA release installed.
 KUBERNETES_MODULE=k8s.io/kubernetes@v1.33.6
 KEDA_MODULE=github.com/kedacore/keda/v2@v2.17.2
-KEDA_CRDS=(config/crd/bases/keda.sh_scaledobjects.yaml)
+KEDA_CRDS=(config/crd/bases/keda.sh_scaledobjects.yaml config/crd/bases/keda.sh_triggerauthentications.yaml)
+LOCAL_CRDS=("$DEPLOY_ROOT"/scripts/deploy-checks/crds/*.yaml)
 
 K8S_DIR="$DEPLOY_ROOT/k8s"
 SCHEMAS="$TOOLS/k8s-schemas"
@@ -49,13 +54,14 @@ module_dir() {
 # The schemas are made again only when a pinned module or the converter changes.
 ensure_schemas() {
   local want stamp="$SCHEMAS/.stamp"
-  want="$KUBERNETES_MODULE $KEDA_MODULE $(sha256sum "$SCHEMA_CONVERTER" | cut -d' ' -f1)"
+  want="$KUBERNETES_MODULE $KEDA_MODULE ${KEDA_CRDS[*]} $(cat "$SCHEMA_CONVERTER" "${LOCAL_CRDS[@]}" | sha256sum | cut -d' ' -f1)"
   if [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then return 0; fi
   check_log "making JSON schemas from $KUBERNETES_MODULE and $KEDA_MODULE (Go module proxy)"
   local kubernetes keda crds=()
   kubernetes="$(module_dir "$KUBERNETES_MODULE")"
   keda="$(module_dir "$KEDA_MODULE")"
   for crd in "${KEDA_CRDS[@]}"; do crds+=("$keda/$crd"); done
+  crds+=("${LOCAL_CRDS[@]}")
   rm -rf "$SCHEMAS"
   "$TOOLS_VENV/bin/python" "$SCHEMA_CONVERTER" \
     "$kubernetes/api/openapi-spec/swagger.json" "$KUBERNETES_VERSION" "$SCHEMAS" "${crds[@]}"
@@ -94,7 +100,7 @@ for dir in "$K8S_DIR"/overlays/*/; do
   render "$dir" "$WORK/rendered/overlays/$name.yaml"
 done
 check_log "rendered k8s/base and overlays: ${overlays[*]}"
-check_log "kubeconform -strict (Kubernetes $KUBERNETES_VERSION, ${KEDA_MODULE#*@} ScaledObject)"
+check_log "kubeconform -strict (Kubernetes $KUBERNETES_VERSION, ${KEDA_MODULE#*@} ScaledObject and TriggerAuthentication, Strimzi KafkaUser)"
 if ! validate "$WORK/rendered/base.yaml" "$WORK/rendered/overlays/"*.yaml; then
   fail "kubeconform found invalid manifests"
 fi
@@ -123,8 +129,19 @@ mutant crd-wrong-type base/worker.yaml 's/maxReplicaCount: 4/maxReplicaCount: "4
   "ScaledObject streamtrack-worker is invalid"
 mutant crd-unknown-field base/worker.yaml 's/cooldownPeriod: 300/cooldownPeriod: 300\n  maxReplicas: 4/' \
   "additional properties 'maxReplicas' not allowed"
+mutant kafkauser-bad-operation base/kafka-users.yaml 's/operations: \[Write, Describe\]/operations: [Write, Describe, Everything]/' \
+  "KafkaUser streamtrack-api is invalid"
 mutant unknown-kind base/network-policy.yaml 's|^apiVersion: networking.k8s.io/v1$|apiVersion: example.com/v1|' \
   "could not find schema for NetworkPolicy"
+
+# 5: prod never runs without API keys (src/config.ts: STREAMTRACK_AUTH): its
+# ConfigMap says keys, nothing says open, and no container overrides it.
+prod="$WORK/rendered/overlays/prod.yaml"
+grep -qE '^  STREAMTRACK_AUTH: "?keys"?$' "$prod" || fail "overlays/prod: the ConfigMap must set STREAMTRACK_AUTH=keys"
+if grep -nE 'STREAMTRACK_AUTH(: *|=)"?open|name: STREAMTRACK_AUTH$' "$prod" >&2; then
+  fail "overlays/prod: STREAMTRACK_AUTH open, or set outside the ConfigMap (lines above)"
+fi
+check_log "overlays/prod: STREAMTRACK_AUTH=keys, never open"
 
 # 4: checkov on what is deployed. The base is left out: it has no namespace
 # and no image tag by design (the overlays set them).

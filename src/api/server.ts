@@ -1,8 +1,10 @@
 /**
  * The API process: wires the real Kafka, Schema Registry and ClickHouse into
- * the app and serves it, and the operations endpoints on their own port. On
- * start it runs the startup steps; one failing is logged and left to
- * /readyz, so the API still starts (and answers 503) while a dependency is down.
+ * the app and serves it, and the operations endpoints on their own port. It
+ * creates no tables or topics (`init` does, with rights the API's users
+ * lack); on start it runs the startup steps (schema registration, when
+ * configured); one failing is logged and left to /readyz, so the API still
+ * starts (and answers 503) while a dependency is down.
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';

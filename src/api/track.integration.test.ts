@@ -32,7 +32,7 @@ let foreignId: number;
 
 beforeAll(async () => {
   api = await inProcessApi(config);
-  kafka = testKafka(config.kafka.brokers.join(','));
+  kafka = testKafka(config.kafka);
   v1Id = await api.registry.getRegistryId(api.subject, 1);
   v2Id = await api.registry.getRegistryId(api.subject, 2);
   // A TrackedEvent registered under another subject of the same registry.

@@ -19,6 +19,8 @@ export function createKafka(config: Config['kafka'], logger: Logger): Kafka {
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
+    ssl: config.ssl,
+    ...(config.sasl && { sasl: { ...config.sasl } }),
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
     logLevel: logLevel.WARN,

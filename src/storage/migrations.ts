@@ -3,7 +3,8 @@
  * applied in order, each once, recorded in `schema_migrations` with a checksum
  * so an edited migration that was already applied is refused rather than
  * silently diverging. Statements are `IF NOT EXISTS`, so two processes
- * migrating at once (API and worker on start) both succeed.
+ * migrating at once both succeed. Only `init` (and `migrate`) run them: the
+ * API's and the worker's ClickHouse users have no DDL rights.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
@@ -50,7 +51,8 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 }
 
 export async function migrate(config: Config['clickhouse'], dir = MIGRATIONS_DIR): Promise<Migration[]> {
-  const bootstrap = createClickHouse(config, 'default');
+  // Connected to `system`, which every user may use: init's user has rights on its own database only.
+  const bootstrap = createClickHouse(config, 'system');
   try {
     await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
   } finally {
