@@ -25,7 +25,6 @@ import { loadConfig } from '../src/config.js';
 import { encodeAvroFrame } from '../src/serde/wire-format.js';
 import { valueSubject } from '../src/serde/event-schemas.js';
 import { createClickHouse, type ClickHouseClient } from '../src/storage/clickhouse.js';
-import { migrate } from '../src/storage/migrations.js';
 import { deadLetterTopic } from '../src/kafka/dead-letters.js';
 import { runCli } from '../testing/cli.js';
 import { testKafka } from '../testing/kafka.js';
