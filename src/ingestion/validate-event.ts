@@ -87,6 +87,12 @@ const SERVER_FIELDS = new Set(['received_at', 'warnings']);
  * written to Avro as U+FFFD, so "\ud800" and "\ud801" would be one user.
  */
 const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}]/u;
+/** The quick first test: controls or any surrogate (a u-mode regex runs slower); pairs go on to the exact one. */
+const MAYBE_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
+
+function hasControlCharacter(value: string): boolean {
+  return MAYBE_CONTROL_CHARACTER.test(value) && CONTROL_CHARACTER.test(value);
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const TIME_EXPECTED = 'ISO-8601 date-time with a time zone, or epoch milliseconds';
 
@@ -208,7 +214,7 @@ function checkText(value: unknown, field: string, max: number, errors: EventErro
   if (typeof value !== 'string') return; // the schema check reports the type
   if (value.trim() === '') errors.push({ field, code: 'empty', expected: 'string', problem: 'must not be empty' });
   else if (value.length > max) errors.push({ field, code: 'too_long', expected: 'string', problem: `is ${value.length} characters, at most ${max} allowed` });
-  else if (CONTROL_CHARACTER.test(value)) errors.push(controlCharacters(field, value));
+  else if (hasControlCharacter(value)) errors.push(controlCharacters(field, value));
 }
 
 function controlCharacters(field: string, value: string): EventError {
@@ -236,7 +242,7 @@ function checkLimits(record: Record<string, unknown>, limits: EventLimits, error
   for (const [key, value] of entries) {
     if (key === '' || key.length > limits.propertyKeyLength) {
       errors.push({ field: `properties.${key}`, code: 'invalid_property_key', problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
-    } else if (CONTROL_CHARACTER.test(key)) {
+    } else if (hasControlCharacter(key)) {
       errors.push(controlCharacters(`properties.${key}`, key));
     } else if (typeof value === 'string' && value.length > limits.stringLength) {
       errors.push({ field: `properties.${key}`, code: 'too_long', problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
