@@ -30,6 +30,7 @@ import { ApiError, ErrorBodySchema, FieldErrorSchema, errorResponse, unavailable
 import { TIME_SCHEMA, eventJsonSchema, newestEventSchema } from './event-json-schema.js';
 import { requestHeader } from './node-bindings.js';
 import { readBody } from './request-body.js';
+import { REQUEST_ID_HEADER } from './request-context.js';
 
 export const CONTENT_TYPES = {
   json: 'application/json',
@@ -47,12 +48,11 @@ const FORMAT_OF_MEDIA_TYPE = new Map<string, BodyFormat>([
   [CONTENT_TYPES.ndjson, 'ndjson'],
   [CONTENT_TYPES.wire, 'wire'],
 ]);
-export const REQUEST_ID_HEADER_NAME = 'X-Request-Id';
 /** Pages on any origin may post events: write keys are public. */
 const TRACK_CORS = {
   methods: ['POST'],
-  allowHeaders: ['Content-Type', 'Authorization', 'X-Schema-Version', REQUEST_ID_HEADER_NAME],
-  exposeHeaders: [REQUEST_ID_HEADER_NAME, 'Retry-After'],
+  allowHeaders: ['Content-Type', 'Authorization', 'X-Schema-Version', REQUEST_ID_HEADER],
+  exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
   maxAgeSeconds: 86_400,
 };
 
