@@ -95,6 +95,7 @@ const REFUSAL_CODES = Object.keys({
   invalid_characters: true,
   timestamp_too_old: true,
   not_finite: true,
+  too_many_errors: true,
 } satisfies Record<RefusalCode, true>) as [RefusalCode, ...RefusalCode[]];
 
 const EventErrorSchema = FieldErrorSchema.extend({

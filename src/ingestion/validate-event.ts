@@ -28,7 +28,8 @@ export type RefusalCode =
   | 'invalid_property_key'
   | 'invalid_characters'
   | 'timestamp_too_old'
-  | 'not_finite';
+  | 'not_finite'
+  | 'too_many_errors';
 
 export interface FieldError {
   /** Path of the offending field, e.g. `user_id`, `properties.plan`, `$` for the event itself. */
@@ -238,6 +239,7 @@ function checkLimits(record: Record<string, unknown>, limits: EventLimits, error
   const entries = Object.entries(properties as Record<string, unknown>);
   if (entries.length > limits.propertyCount) {
     errors.push({ field: 'properties', code: 'too_many_properties', problem: `has ${entries.length} keys, at most ${limits.propertyCount} allowed` });
+    return; // refused already: each of thousands of keys checked would only lengthen the answer
   }
   for (const [key, value] of entries) {
     if (key === '' || key.length > limits.propertyKeyLength) {
@@ -266,6 +268,16 @@ function schemaErrors(type: Type, candidate: Record<string, unknown>): EventErro
     },
   });
   return errors;
+}
+
+/** Errors listed per event at most: 2,500 unknown fields would answer a 32 KB event with 300 KB. */
+export const MAX_ERRORS_PER_EVENT = 16;
+
+function capped(errors: EventError[]): EventError[] {
+  if (errors.length <= MAX_ERRORS_PER_EVENT) return errors;
+  const listed = errors.slice(0, MAX_ERRORS_PER_EVENT - 1);
+  listed.push({ field: '$', code: 'too_many_errors', problem: `${errors.length - listed.length} more problems not listed` });
+  return listed;
 }
 
 /**
@@ -328,6 +340,6 @@ export function validateEvent(
   if (shape.names.has('sent_at')) candidate.sent_at = sentAt ?? null;
   errors.push(...schemaErrors(type, candidate));
   checkLimits(candidate, limits, errors);
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors: capped(errors) };
   return { ok: true, value: candidate as EventRecord };
 }
