@@ -40,6 +40,8 @@ export interface RawRecord {
   key: string | null;
   value: Buffer;
   headers: Record<string, string>;
+  /** The record's timestamp (epoch ms, as text): its producer's clock. */
+  timestamp: string;
 }
 
 /** Reads the topic from the beginning until `count` records arrived. */
@@ -54,7 +56,7 @@ export async function readRecords(kafka: Kafka, topic: string, count: number, ti
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-          records.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value!, headers });
+          records.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value!, headers, timestamp: message.timestamp });
           if (records.length >= count) {
             clearTimeout(timer);
             resolve();

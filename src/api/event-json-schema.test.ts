@@ -72,10 +72,15 @@ const refused: Array<[string, unknown]> = [
   ['a property key over 128 characters', { user_id: 'u', action: 'a', properties: { ['k'.repeat(129)]: 1 } }],
   ['a property string over 8192 characters', { user_id: 'u', action: 'a', properties: { x: 'x'.repeat(8_193) } }],
   ['257 properties', { user_id: 'u', action: 'a', properties: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`p${i}`, i])) }],
+  ['a project_id holding the key separator U+001F', { project_id: 'victim\u001fx', user_id: 'u', action: 'a' }],
+  ['a user_id holding NUL', { user_id: 'u\u0000', action: 'a' }],
+  ['an action holding a C1 control', { user_id: 'u', action: 'a\u0085' }],
+  ['a property key holding DEL', { user_id: 'u', action: 'a', properties: { 'k\u007f': 1 } }],
 ];
 
 const refusedV2: Array<[string, unknown]> = [
   ['a blank session_id', { user_id: 'u', action: 'a', session_id: ' ' }],
+  ['a session_id holding a newline', { user_id: 'u', action: 'a', session_id: 's\n' }],
   ['a library without its version', { user_id: 'u', action: 'a', context: { library: { name: 'x' } } }],
   ['a numeric locale', { user_id: 'u', action: 'a', context: { locale: 1 } }],
 ];

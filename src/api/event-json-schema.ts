@@ -37,6 +37,8 @@ export type AvroType =
 const SERVER_FIELDS = new Set(['received_at', 'warnings']);
 const STAMPED_WHEN_MISSING = new Set(['event_id', 'timestamp']);
 const IDENTIFIERS = new Set(['user_id', 'action', 'project_id', 'session_id']);
+/** What `invalid_characters` refuses, as far as a portable pattern says it (lone surrogates are refused too); `type` so that null passes. */
+const NO_CONTROLS = { type: 'string', pattern: '[\\u0000-\\u001f\\u007f-\\u009f]', description: 'no control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates' };
 const EVENT_SCHEMA_FILE = /^tracked-event\.v(\d+)\.avsc$/;
 
 const PRIMITIVES: Record<string, JsonSchema> = {
@@ -113,14 +115,14 @@ export function eventJsonSchema(avro: AvroType, limits: EventLimits): JsonSchema
   const properties = event.properties as Record<string, JsonSchema>;
   // String keywords apply to the string branch of a nullable identifier or property value alone.
   for (const name of Object.keys(properties)) {
-    if (IDENTIFIERS.has(name)) properties[name] = { ...properties[name], minLength: 1, maxLength: limits.idLength, pattern: '\\S' };
+    if (IDENTIFIERS.has(name)) properties[name] = { ...properties[name], minLength: 1, maxLength: limits.idLength, pattern: '\\S', not: NO_CONTROLS };
   }
   if (properties.properties) {
     properties.properties = {
       ...properties.properties,
       additionalProperties: { ...(properties.properties.additionalProperties as JsonSchema), maxLength: limits.stringLength },
       maxProperties: limits.propertyCount,
-      propertyNames: { minLength: 1, maxLength: limits.propertyKeyLength },
+      propertyNames: { minLength: 1, maxLength: limits.propertyKeyLength, not: NO_CONTROLS },
     };
   }
   return {

@@ -32,6 +32,7 @@ import { ACCESS_ERROR_RESPONSES, ApiError, ErrorBodySchema, FieldErrorSchema, er
 import { TIME_SCHEMA, eventJsonSchema, newestEventSchema } from './event-json-schema.js';
 import { requestHeader } from './node-bindings.js';
 import { readBody } from './request-body.js';
+import { REQUEST_ID_HEADER } from './request-context.js';
 
 export const CONTENT_TYPES = {
   json: 'application/json',
@@ -49,12 +50,11 @@ const FORMAT_OF_MEDIA_TYPE = new Map<string, BodyFormat>([
   [CONTENT_TYPES.ndjson, 'ndjson'],
   [CONTENT_TYPES.wire, 'wire'],
 ]);
-export const REQUEST_ID_HEADER_NAME = 'X-Request-Id';
 /** Pages on any origin may post events: write keys are public. */
 const TRACK_CORS = {
   methods: ['POST'],
-  allowHeaders: ['Content-Type', 'Authorization', 'X-Schema-Version', REQUEST_ID_HEADER_NAME],
-  exposeHeaders: [REQUEST_ID_HEADER_NAME, 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+  allowHeaders: ['Content-Type', 'Authorization', 'X-Schema-Version', REQUEST_ID_HEADER],
+  exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
   maxAgeSeconds: 86_400,
 };
 
@@ -92,6 +92,7 @@ const REFUSAL_CODES = Object.keys({
   invalid_characters: true,
   timestamp_too_old: true,
   not_finite: true,
+  too_many_errors: true,
 } satisfies Record<RefusalCode, true>) as [RefusalCode, ...RefusalCode[]];
 
 const EventErrorSchema = FieldErrorSchema.extend({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schemaVersionType } from '../../testing/schemas.js';
-import { DEFAULT_EVENT_LIMITS, WARNING_FUTURE_CLAMPED, validateEvent, type EventError } from './validate-event.js';
+import { DEFAULT_EVENT_LIMITS, MAX_ERRORS_PER_EVENT, WARNING_FUTURE_CLAMPED, validateEvent, type EventError } from './validate-event.js';
 
 const V1 = schemaVersionType(1);
 const V2 = schemaVersionType(2);
@@ -207,6 +207,21 @@ describe('validateEvent', () => {
     ]);
     const [long] = errorsOf({ user_id: 'u', action: 'a', event_id: 'x'.repeat(10_000) });
     expect(long!.problem).toBe(`must be a UUID, got "${'x'.repeat(63)}…`);
+  });
+
+  it('lists at most 16 problems per event, the last saying how many more', () => {
+    const unknown = Object.fromEntries(Array.from({ length: 2_500 }, (_, i) => [`u${i}`, 1]));
+    const errors = errorsOf({ user_id: 'u', action: 'a', ...unknown });
+    expect(errors).toHaveLength(MAX_ERRORS_PER_EVENT);
+    expect(errors[0]).toMatchObject({ field: 'u0', code: 'unknown_field' });
+    expect(errors.at(-1)).toEqual({ field: '$', code: 'too_many_errors', problem: '2485 more problems not listed' });
+  });
+
+  it('refuses too many properties without checking each key', () => {
+    const properties = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`p${i}`.padEnd(200, 'x'), 1]));
+    expect(errorsOf({ user_id: 'u', action: 'a', properties })).toEqual([
+      { field: 'properties', code: 'too_many_properties', problem: 'has 2000 keys, at most 256 allowed' },
+    ]);
   });
 
   it('refuses a malformed event_id', () => {

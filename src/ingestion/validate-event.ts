@@ -28,7 +28,8 @@ export type RefusalCode =
   | 'invalid_property_key'
   | 'invalid_characters'
   | 'timestamp_too_old'
-  | 'not_finite';
+  | 'not_finite'
+  | 'too_many_errors';
 
 export interface FieldError {
   /** Path of the offending field, e.g. `user_id`, `properties.plan`, `$` for the event itself. */
@@ -87,6 +88,12 @@ const SERVER_FIELDS = new Set(['received_at', 'warnings']);
  * written to Avro as U+FFFD, so "\ud800" and "\ud801" would be one user.
  */
 const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}]/u;
+/** The quick first test: controls or any surrogate (a u-mode regex runs slower); pairs go on to the exact one. */
+const MAYBE_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
+
+function hasControlCharacter(value: string): boolean {
+  return MAYBE_CONTROL_CHARACTER.test(value) && CONTROL_CHARACTER.test(value);
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const TIME_EXPECTED = 'ISO-8601 date-time with a time zone, or epoch milliseconds';
 
@@ -208,7 +215,7 @@ function checkText(value: unknown, field: string, max: number, errors: EventErro
   if (typeof value !== 'string') return; // the schema check reports the type
   if (value.trim() === '') errors.push({ field, code: 'empty', expected: 'string', problem: 'must not be empty' });
   else if (value.length > max) errors.push({ field, code: 'too_long', expected: 'string', problem: `is ${value.length} characters, at most ${max} allowed` });
-  else if (CONTROL_CHARACTER.test(value)) errors.push(controlCharacters(field, value));
+  else if (hasControlCharacter(value)) errors.push(controlCharacters(field, value));
 }
 
 function controlCharacters(field: string, value: string): EventError {
@@ -232,11 +239,12 @@ function checkLimits(record: Record<string, unknown>, limits: EventLimits, error
   const entries = Object.entries(properties as Record<string, unknown>);
   if (entries.length > limits.propertyCount) {
     errors.push({ field: 'properties', code: 'too_many_properties', problem: `has ${entries.length} keys, at most ${limits.propertyCount} allowed` });
+    return; // refused already: each of thousands of keys checked would only lengthen the answer
   }
   for (const [key, value] of entries) {
     if (key === '' || key.length > limits.propertyKeyLength) {
       errors.push({ field: `properties.${key}`, code: 'invalid_property_key', problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
-    } else if (CONTROL_CHARACTER.test(key)) {
+    } else if (hasControlCharacter(key)) {
       errors.push(controlCharacters(`properties.${key}`, key));
     } else if (typeof value === 'string' && value.length > limits.stringLength) {
       errors.push({ field: `properties.${key}`, code: 'too_long', problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
@@ -260,6 +268,16 @@ function schemaErrors(type: Type, candidate: Record<string, unknown>): EventErro
     },
   });
   return errors;
+}
+
+/** Errors listed per event at most: 2,500 unknown fields would answer a 32 KB event with 300 KB. */
+export const MAX_ERRORS_PER_EVENT = 16;
+
+function capped(errors: EventError[]): EventError[] {
+  if (errors.length <= MAX_ERRORS_PER_EVENT) return errors;
+  const listed = errors.slice(0, MAX_ERRORS_PER_EVENT - 1);
+  listed.push({ field: '$', code: 'too_many_errors', problem: `${errors.length - listed.length} more problems not listed` });
+  return listed;
 }
 
 /**
@@ -322,6 +340,6 @@ export function validateEvent(
   if (shape.names.has('sent_at')) candidate.sent_at = sentAt ?? null;
   errors.push(...schemaErrors(type, candidate));
   checkLimits(candidate, limits, errors);
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors: capped(errors) };
   return { ok: true, value: candidate as EventRecord };
 }

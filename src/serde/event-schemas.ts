@@ -197,9 +197,15 @@ export function createSchemaCatalog(
     const versions = await registry.subjectVersions(subject).catch((error: unknown) => {
       throw classify(error, `versions of ${subject}`);
     });
-    const ids = await Promise.all(versions.map((v) => versionId(v)));
-    for (const id of ids) members.add(id);
-    return new Set(ids);
+    // A version deleted since it was listed is no member: an outage still fails the listing.
+    const ids = await Promise.all(versions.map((v) => versionId(v).catch((error: unknown) => (error instanceof UnknownSchemaError ? undefined : Promise.reject(error)))));
+    const listed = new Set<number>();
+    for (const id of ids) {
+      if (id === undefined) continue;
+      members.add(id);
+      listed.add(id);
+    }
+    return listed;
   }
 
   /**
