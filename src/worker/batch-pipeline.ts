@@ -53,10 +53,10 @@ export function parseResumeState(metadata: string | null): ResumeState | undefin
   }
 }
 
-/** Which table a topology's results go to. */
+/** Which table a topology's results go to; a write returns how many rows the table refused. */
 const SINKS: Record<
   string,
-  (client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[], attempt: SinkAttempt) => Promise<unknown>
+  (client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[], attempt: SinkAttempt) => Promise<number>
 > = {
   agg_user_activity_1m: writeActivityResults,
   agg_user_sessions: writeSessionResults,
@@ -128,8 +128,9 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     }
   }
 
-  function countProcessed(raw: RawEventsOutput) {
-    deps.metrics.eventsProcessed.inc({ outcome: 'stored' }, raw.stored);
+  function countProcessed(raw: RawEventsOutput, quarantined: number) {
+    deps.metrics.eventsProcessed.inc({ outcome: 'stored' }, raw.stored - quarantined);
+    deps.metrics.eventsProcessed.inc({ outcome: 'quarantined' }, quarantined);
     deps.metrics.eventsProcessed.inc({ outcome: 'duplicate' }, raw.duplicates);
     deps.metrics.eventsProcessed.inc({ outcome: 'dead_lettered' }, raw.deadLettered);
   }
@@ -157,8 +158,9 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         policy: SINK_BACKOFF,
         // A round is retried as a whole, so only while every partition in it is still ours.
         owned: () => round.every((b) => !b.isStale()),
-        onRetry: async (err, attempt) => {
-          log.warn({ err, attempt, partitions, what }, 'step failed; retrying');
+        onRetry: async (err, attempt, kind) => {
+          if (kind === 'deterministic') log.error({ err, attempt, partitions, what }, 'step failed with an error retrying cannot fix; retrying slowly');
+          else log.warn({ err, attempt, partitions, what }, 'step failed; retrying');
           await heartbeat();
         },
       });
@@ -182,14 +184,22 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     return outputs;
   }
 
-  function writeWindows(outputs: WindowOutputs, retried: Retried) {
+  /** Derived rows a table refused: dropped (they can be rebuilt from the raw events), but never silently. */
+  function refusedRows(sink: string, refused: number, partitions: number[]) {
+    if (refused === 0) return;
+    deps.metrics.rowsRefused.inc({ sink }, refused);
+    log.error({ sink, refused, partitions }, 'rows refused by ClickHouse were left out of the write');
+  }
+
+  function writeWindows(outputs: WindowOutputs, retried: Retried, partitions: number[]) {
     let attempts = 0;
     return retried('window results', async () => {
       const attempt: SinkAttempt = { retry: attempts++ > 0 };
-      for (const { topology, partitions } of outputs) {
-        await SINKS[topology.sink]!(deps.clickhouse, topology.name, partitions.flatMap(({ output }) => output.results), attempt);
+      for (const { topology, partitions: written } of outputs) {
+        const refused = await SINKS[topology.sink]!(deps.clickhouse, topology.name, written.flatMap(({ output }) => output.results), attempt);
+        refusedRows(topology.sink, refused, partitions);
       }
-      await writeCheckpoints(
+      const refusedCheckpoints = await writeCheckpoints(
         deps.clickhouse,
         outputs.flatMap(({ topology, partitions }) =>
           partitions.map(({ batch, output }) => ({
@@ -200,11 +210,13 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           })),
         ),
       );
-      await recordLateEvents(
+      refusedRows('window_state', refusedCheckpoints, partitions);
+      const refusedLate = await recordLateEvents(
         deps.clickhouse,
         outputs.map(({ topology, partitions }) => ({ topology: topology.name, late: partitions.flatMap(({ output }) => output.late) })),
       );
-      await recordWatermarks(
+      refusedRows('late_events', refusedLate, partitions);
+      const refusedWatermarks = await recordWatermarks(
         deps.clickhouse,
         outputs.flatMap(({ topology, partitions }) =>
           partitions.map(({ batch, output }) => ({
@@ -216,6 +228,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           })),
         ),
       );
+      refusedRows('topology_watermarks', refusedWatermarks, partitions);
     });
   }
 
@@ -250,20 +263,26 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           const replayEnds = new Map(round.map((b, i) => [b.partition, replayedBelow[i]!]));
           return deps.raw(round, retried).pipe(
             concatMap((raw) => {
-              countProcessed(raw);
               // The raw insert goes out first and the windows are computed
               // while ClickHouse takes it (on the other core); their results
               // are written only once it is stored, which is what lets a
               // partition's stored offsets bound what any owner has written.
               const computed = defer(() => of(computeWindows(round, raw, replayEnds))).pipe(subscribeOn(asyncScheduler));
-              return forkJoin([raw.insert, computed]);
+              return forkJoin([raw.insert, computed, of(raw)]);
             }),
             // The commit points carry the watermarks as of this round: the next
             // round may be folded in before this one's results are written.
-            map(([, outputs]) => ({
-              commits: round.map((batch, i) => commitPoint(batch, replayedBelow[i]!)),
-              finish: writeWindows(outputs, retried),
-            })),
+            map(([quarantined, outputs, raw]) => {
+              countProcessed(raw, quarantined);
+              if (quarantined > 0) {
+                deps.metrics.rowsRefused.inc({ sink: 'events' }, quarantined);
+                log.error({ quarantined, partitions: round.map((b) => b.partition) }, 'events refused by ClickHouse moved to the dead-letter topic');
+              }
+              return {
+                commits: round.map((batch, i) => commitPoint(batch, replayedBelow[i]!)),
+                finish: writeWindows(outputs, retried, round.map((b) => b.partition)),
+              };
+            }),
           );
         }),
       );
