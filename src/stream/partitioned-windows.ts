@@ -3,6 +3,11 @@
  * one watermark, per Kafka partition. State is held while the partition is
  * assigned; after a rebalance the new owner restores it from the last
  * checkpoint and the watermark committed with the offset.
+ *
+ * Event time is the client's claim: an event moves its partition's
+ * watermark to its time, but never beyond the time the API received it plus
+ * the grace period. A few devices whose clocks run an hour fast then have
+ * their own windows open an hour ahead, and close nobody else's.
  */
 import type { TrackedEvent } from '../model/event.js';
 import type { WindowedTopology } from './topology.js';
@@ -39,6 +44,7 @@ export class PartitionedWindows<A> {
         late: t.late,
         key: t.groupBy.key,
         time: (event) => event.timestamp,
+        watermarkTime: (event) => event.received_at + t.graceMs,
         aggregator: t.aggregator,
       });
       this.stores.set(partition, store);

@@ -381,3 +381,27 @@ describe('what storage holds for a window before each result (replaces)', () => 
     expect(merged.replaces).toBe('unknown');
   });
 });
+
+describe('a client clock running fast', () => {
+  it('moves the watermark no further than the time received plus the grace, so on-time events are not late', () => {
+    const s = new WindowStore<TrackedEvent, ActivityAggregate>({
+      spec: tumbling(minutes(1)),
+      graceMs: seconds(30),
+      emit: { kind: 'final' },
+      late: 'drop',
+      key: (e) => e.user_id,
+      time: (e) => e.timestamp,
+      watermarkTime: (e) => e.received_at + seconds(30),
+      aggregator: activityAggregator({ numericProperties: [] }),
+    });
+    const now = minutes(100);
+    const fast = Array.from({ length: 300 }, (_, i) => ({ ...event(`fast_${i}`, now + minutes(59)), received_at: now }));
+    const onTime = Array.from({ length: 10 }, (_, i) => ({ ...event('honest', now + seconds(1 + i)), received_at: now + seconds(1 + i) }));
+    const { late } = run(s, [fast, onTime]);
+    expect(late).toEqual([]);
+    expect(s.watermark).toBe(now + seconds(30));
+    // Once the honest clock passes the honest window's end plus the grace, it closes with all 10.
+    const { results } = run(s, [[event('honest', now + minutes(1) + seconds(30))]]);
+    expect(results.filter((r) => r.key === 'honest').map(summary)).toEqual([{ key: 'honest', start: now, kind: 'final', revision: 21, events: 10 }]);
+  });
+});

@@ -3,9 +3,11 @@
  * windows per key, the partition's watermark, and what to emit.
  *
  * Time is event time only. The watermark is the latest event time seen in
- * the partition; a window closes once the watermark passes its end plus the
- * grace period. Everything here is driven by the events themselves (no wall
- * clock), and a result's revision is derived from its content (how many
+ * the partition, each event's time capped by `watermarkTime` (the worker
+ * caps it at the time the event was received plus the grace: a client whose
+ * clock runs fast cannot close everyone else's windows); a window closes
+ * once the watermark passes its end plus the grace period. Everything here
+ * is driven by the events themselves (no wall clock), and a result's revision is derived from its content (how many
  * events it holds, then final after update), not from how often it was
  * emitted: replaying records from Kafka yields results storage recognises,
  * and a rebuilt window continues the revisions of the one that was lost.
@@ -42,6 +44,8 @@ export interface WindowedAggregation<E, A> {
   correctionHorizonMs?: Millis;
   key(event: E): string;
   time(event: E): Millis;
+  /** How far the event may move the watermark (default: its time). Never above `time`. */
+  watermarkTime?(event: E): Millis;
   aggregator: Aggregator<E, A>;
 }
 
@@ -184,7 +188,8 @@ export class WindowStore<E, A> {
       definition.spec.kind === 'session'
         ? this.addToSession(definition.spec.gapMs, key, t, event, offset)
         : fixedWindowsFor(definition.spec, t).flatMap((window) => this.addToFixed(key, window, event, offset));
-    this.watermark = Math.max(this.watermark, t);
+    const reached = definition.watermarkTime ? Math.min(t, definition.watermarkTime(event)) : t;
+    if (reached > this.watermark) this.watermark = reached;
     return late;
   }
 
