@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   TOPOLOGY_SESSION_GAP_MS: positiveInt.default(30 * 60_000),
   TOPOLOGY_ROLLING_UPDATE_MS: positiveInt.default(10_000),
   TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
+  TOPOLOGY_EMIT_WITHIN_MS: positiveInt.default(1_000),
+  TOPOLOGY_IDLE_AFTER_MS: positiveInt.default(30_000),
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
   // 0: any free port (several workers on one machine, as in the tests).
@@ -69,6 +71,10 @@ export interface Config {
     rollingUpdateMs: number;
     latePolicy: 'drop' | 'correct';
     numericProperties: string[];
+    /** Longest wall time an open window's changes wait to be emitted (wall-clock punctuation). */
+    emitWithinMs: number;
+    /** Wall time a caught-up partition receives nothing before its watermark follows the wall clock. */
+    idleAfterMs: number;
   };
   /** The worker's own HTTP endpoint: /healthz, /readyz, /metrics. */
   worker: { httpHost: string; httpPort: number };
@@ -119,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rollingUpdateMs: e.TOPOLOGY_ROLLING_UPDATE_MS,
       latePolicy: e.TOPOLOGY_LATE_POLICY,
       numericProperties: e.TOPOLOGY_NUMERIC_PROPERTIES,
+      emitWithinMs: e.TOPOLOGY_EMIT_WITHIN_MS,
+      idleAfterMs: e.TOPOLOGY_IDLE_AFTER_MS,
     },
     worker: { httpHost: e.WORKER_HTTP_HOST, httpPort: e.WORKER_HTTP_PORT },
     logLevel: e.LOG_LEVEL,

@@ -11,7 +11,15 @@
  */
 import type { TrackedEvent } from '../model/event.js';
 import type { WindowedTopology } from './topology.js';
-import { WindowStore, type Checkpoint, type LateEvent, type StoreStats, type WindowCheckpoint, type WindowResult } from './window-store.js';
+import {
+  WindowStore,
+  type Checkpoint,
+  type LateEvent,
+  type Punctuation,
+  type StoreStats,
+  type WindowCheckpoint,
+  type WindowResult,
+} from './window-store.js';
 
 export interface PositionedEvent {
   event: TrackedEvent;
@@ -31,7 +39,11 @@ export interface PartitionOutput<A> {
 export class PartitionedWindows<A> {
   private readonly stores = new Map<number, WindowStore<TrackedEvent, A>>();
 
-  constructor(readonly topology: WindowedTopology<A>) {}
+  constructor(
+    readonly topology: WindowedTopology<A>,
+    /** Wall-clock punctuation of every partition's store (window-store.ts). */
+    private readonly punctuation?: Punctuation,
+  ) {}
 
   private store(partition: number): WindowStore<TrackedEvent, A> {
     let store = this.stores.get(partition);
@@ -46,6 +58,7 @@ export class PartitionedWindows<A> {
         time: (event) => event.timestamp,
         watermarkTime: (event) => event.received_at + t.graceMs,
         aggregator: t.aggregator,
+        ...(this.punctuation ? { punctuation: this.punctuation } : {}),
       });
       this.stores.set(partition, store);
     }
@@ -58,9 +71,10 @@ export class PartitionedWindows<A> {
   }
 
   /** See WindowStore: resumeFrom, restore, uncertainUntil. */
-  resume(partition: number, resumed: { watermark: number | undefined; windows: WindowCheckpoint<A>[]; uncertainBelow: bigint }): void {
+  resume(partition: number, resumed: { watermark: number | undefined; windows: WindowCheckpoint<A>[]; uncertainBelow: bigint }, now: number): void {
     const store = this.store(partition);
-    if (resumed.watermark !== undefined) store.resumeFrom(resumed.watermark);
+    store.tick(now);
+    store.resumeFrom(resumed.watermark ?? Number.NEGATIVE_INFINITY);
     store.restore(resumed.windows);
     store.uncertainUntil(resumed.uncertainBelow);
   }
@@ -74,10 +88,33 @@ export class PartitionedWindows<A> {
     return [...this.stores].map(([partition, store]) => ({ partition, ...store.stats() })).sort((a, b) => a.partition - b.partition);
   }
 
-  process(partition: number, events: PositionedEvent[]): PartitionOutput<A> {
+  /** Whether this partition's state is held (it was resumed, or processed). */
+  holds(partition: number): boolean {
+    return this.stores.has(partition);
+  }
+
+  /** `now`: the wall time, for punctuation. */
+  process(partition: number, events: PositionedEvent[], now: number): PartitionOutput<A> {
     const store = this.store(partition);
+    store.tick(now);
     const late = events.flatMap(({ event, offset, replayed }) => store.add(event, offset, replayed));
     const results = store.advance();
     return { results, late, stats: store.stats(), checkpoint: store.checkpoint() };
+  }
+
+  /**
+   * Wall-clock punctuation between rounds: the watermark of an idle
+   * partition (`caughtUp`: nothing left to read) flows on, and what is due
+   * is emitted. Undefined when nothing changed.
+   */
+  punctuate(partition: number, now: number, caughtUp: boolean): PartitionOutput<A> | undefined {
+    const store = this.stores.get(partition);
+    if (!store) return undefined;
+    store.tick(now);
+    const moved = store.advanceIdle(caughtUp);
+    const results = store.advance();
+    const checkpoint = store.checkpoint();
+    if (!moved && results.length === 0 && checkpoint.open.length === 0 && checkpoint.gone.length === 0) return undefined;
+    return { results, late: [], stats: store.stats(), checkpoint };
   }
 }

@@ -405,3 +405,56 @@ describe('a client clock running fast', () => {
     expect(results.filter((r) => r.key === 'honest').map(summary)).toEqual([{ key: 'honest', start: now, kind: 'final', revision: 21, events: 10 }]);
   });
 });
+
+describe('wall-clock punctuation', () => {
+  function punctuated() {
+    return new WindowStore<TrackedEvent, ActivityAggregate>({
+      spec: tumbling(minutes(1)),
+      graceMs: seconds(30),
+      emit: { kind: 'rolling', everyMs: seconds(10) },
+      late: 'drop',
+      key: (e) => e.user_id,
+      time: (e) => e.timestamp,
+      punctuation: { emitWithinMs: 1_000, idleAfterMs: seconds(30) },
+      aggregator: activityAggregator({ numericProperties: [] }),
+    });
+  }
+  const wall = 1_000_000;
+
+  it('emits changes that waited the bound in wall time, though event time stood still', () => {
+    const s = punctuated();
+    s.tick(wall);
+    s.add(event('ann', seconds(1)), 0n);
+    expect(s.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'update', revision: 2, events: 1 }]);
+    s.tick(wall + 100);
+    s.add(event('ann', seconds(2)), 1n); // 1 s of event time later: not due by the rolling rate
+    expect(s.advance()).toEqual([]);
+    s.tick(wall + 1_099);
+    expect(s.advance()).toEqual([]);
+    s.tick(wall + 1_100);
+    expect(s.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'update', revision: 4, events: 2 }]);
+    s.tick(wall + 5_000);
+    expect(s.advance()).toEqual([]); // nothing changed since
+  });
+
+  it('lets an idle, caught-up partition follow the wall clock from its last record, so its windows close', () => {
+    const s = punctuated();
+    s.tick(wall);
+    s.add(event('ann', seconds(50)), 0n);
+    s.advance();
+    s.tick(wall + seconds(30) + seconds(40));
+    expect(s.advanceIdle(false)).toBe(false); // records left to read: event time waits for them
+    expect(s.advanceIdle(true)).toBe(true);
+    expect(s.watermark).toBe(seconds(90)); // 50 s + (70 s - 30 s idle)
+    expect(s.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 3, events: 1 }]);
+  });
+
+  it('does not move a watermark it has none of, nor before the idle time', () => {
+    const s = punctuated();
+    s.tick(wall + minutes(10));
+    expect(s.advanceIdle(true)).toBe(false);
+    s.add(event('ann', seconds(50)), 0n);
+    s.tick(wall + minutes(10) + seconds(29));
+    expect(s.advanceIdle(true)).toBe(false);
+  });
+});

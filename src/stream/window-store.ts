@@ -15,6 +15,13 @@
  * - Emit policy: `final` emits a window once, when it closes; `rolling` also
  *   emits updates while it is open, at most one per `everyMs` of event time
  *   per window (the bounded rate), then the final.
+ * - Wall-clock punctuation (`punctuation`, Kafka Streams' WALL_CLOCK_TIME
+ *   punctuator): answers do not wait for traffic. A rolling window's changes
+ *   are emitted at the latest `emitWithinMs` of wall time after they were
+ *   folded in, whatever event time does; and a partition that has read all
+ *   its records and received nothing for `idleAfterMs` lets its watermark
+ *   flow on with the wall clock (from where its last event left it), so its
+ *   windows close. The wall time is given (`tick`), never read here.
  * - Late policy, for an event whose window has already closed: always
  *   counted and reported; `drop` leaves the closed result alone, `correct`
  *   folds it in and emits the window again (a higher revision) while the
@@ -42,11 +49,20 @@ export interface WindowedAggregation<E, A> {
   late: LatePolicy;
   /** How long after closing a window's result is kept for late corrections (default: one window size or gap). */
   correctionHorizonMs?: Millis;
+  /** Wall-clock punctuation (see above); without it, only event time drives emits. */
+  punctuation?: Punctuation;
   key(event: E): string;
   time(event: E): Millis;
   /** How far the event may move the watermark (default: its time). Never above `time`. */
   watermarkTime?(event: E): Millis;
   aggregator: Aggregator<E, A>;
+}
+
+export interface Punctuation {
+  /** Longest wall time an open window's folded-in changes wait to be emitted (rolling emits). */
+  emitWithinMs: Millis;
+  /** Wall time without records (and nothing left to read) after which the watermark follows the wall clock. */
+  idleAfterMs: Millis;
 }
 
 export type ResultKind = 'update' | 'final' | 'retract';
@@ -110,6 +126,8 @@ export interface Checkpoint<A> {
 /** Open or kept closed: which map holds it says which. */
 interface WindowState<A> extends Omit<WindowCheckpoint<A>, 'closed'> {
   changed: boolean;
+  /** Wall time of the first change not emitted yet (punctuation). */
+  changedAt: Millis;
   stored: Replaced<A>;
 }
 
@@ -138,6 +156,11 @@ export class WindowStore<E, A> {
   /** Records below this offset may have had their windows written by an earlier owner. */
   private uncertainBelow = 0n;
   watermark: Millis = Number.NEGATIVE_INFINITY;
+  /** The wall time as of the last tick. */
+  private now: Millis = 0;
+  /** Wall time and watermark when the last record was added (or the partition resumed): where an idle watermark flows from. */
+  private lastRecordAt: Millis | undefined;
+  private watermarkAtLastRecord: Millis = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly definition: WindowedAggregation<E, A>) {
     const { spec } = definition;
@@ -159,6 +182,28 @@ export class WindowStore<E, A> {
    */
   resumeFrom(watermark: Millis) {
     this.watermark = Math.max(this.watermark, watermark);
+    this.lastRecordAt = this.now;
+    this.watermarkAtLastRecord = this.watermark;
+  }
+
+  /** The wall time now: what punctuation measures against. */
+  tick(now: Millis) {
+    this.now = now;
+  }
+
+  /**
+   * Punctuation of an idle partition: `caughtUp` says nothing is left to
+   * read. Once no record came for `idleAfterMs`, the watermark is where the
+   * last record left it plus the wall time since, less `idleAfterMs`.
+   * Returns whether it moved.
+   */
+  advanceIdle(caughtUp: boolean): boolean {
+    const p = this.definition.punctuation;
+    if (!p || !caughtUp || this.lastRecordAt === undefined || !Number.isFinite(this.watermarkAtLastRecord)) return false;
+    const flowed = this.watermarkAtLastRecord + (this.now - this.lastRecordAt - p.idleAfterMs);
+    if (flowed <= this.watermark) return false;
+    this.watermark = flowed;
+    return true;
   }
 
   /**
@@ -190,6 +235,8 @@ export class WindowStore<E, A> {
         : fixedWindowsFor(definition.spec, t).flatMap((window) => this.addToFixed(key, window, event, offset));
     const reached = definition.watermarkTime ? Math.min(t, definition.watermarkTime(event)) : t;
     if (reached > this.watermark) this.watermark = reached;
+    this.lastRecordAt = this.now;
+    this.watermarkAtLastRecord = this.watermark;
     return late;
   }
 
@@ -204,6 +251,7 @@ export class WindowStore<E, A> {
         aggregate: this.definition.aggregator.init(),
         emitted: false,
         changed: false,
+        changedAt: 0,
         emittedAt: undefined,
         throughOffset: 0n,
         stored: this.storedBefore(offset),
@@ -244,6 +292,7 @@ export class WindowStore<E, A> {
       aggregate: aggregator.init(),
       emitted: false,
       changed: false,
+      changedAt: 0,
       emittedAt: undefined,
       throughOffset: 0n,
       stored: this.storedBefore(offset),
@@ -259,6 +308,7 @@ export class WindowStore<E, A> {
         aggregate: aggregator.merge(session.aggregate, merged.aggregate),
         emitted: merged.emitted || session.emitted,
         changed: true,
+        changedAt: merged.changed ? merged.changedAt : this.now,
         emittedAt: session.emittedAt ?? merged.emittedAt,
         throughOffset: session.throughOffset > merged.throughOffset ? session.throughOffset : merged.throughOffset,
         // A session that only grew keeps its start, and what storage holds under it.
@@ -282,6 +332,7 @@ export class WindowStore<E, A> {
 
   private fold(stateId: string, state: WindowState<A>, event: E, offset: bigint) {
     state.aggregate = this.definition.aggregator.add(state.aggregate, event);
+    if (!state.changed) state.changedAt = this.now;
     state.changed = true;
     if (offset + 1n > state.throughOffset) state.throughOffset = offset + 1n;
     this.touched.add(stateId);
@@ -317,7 +368,9 @@ export class WindowStore<E, A> {
    * window end, then key, so a replay yields the same sequence.
    */
   advance(): WindowResult<A>[] {
-    const { emit } = this.definition;
+    const { emit, punctuation } = this.definition;
+    // Changes folded in at or before this wall time are due whatever event time says.
+    const changedBefore = punctuation ? this.now - punctuation.emitWithinMs : Number.NEGATIVE_INFINITY;
     const due = this.pending.splice(0);
     for (const [stateId, state] of this.open) {
       if (this.isClosed(state.window)) {
@@ -326,7 +379,11 @@ export class WindowStore<E, A> {
         this.touched.add(stateId);
         this.sessionsByKey.get(state.key)?.delete(stateId);
         if (this.definition.late === 'correct') this.closed.set(stateId, state);
-      } else if (emit.kind === 'rolling' && state.changed && (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs)) {
+      } else if (
+        emit.kind === 'rolling' &&
+        state.changed &&
+        (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs || state.changedAt <= changedBefore)
+      ) {
         state.emittedAt = this.watermark;
         due.push(this.result(state, 'update'));
         this.touched.add(stateId);
@@ -355,7 +412,7 @@ export class WindowStore<E, A> {
       const openState = this.open.get(stateId);
       const state = openState ?? this.closed.get(stateId);
       if (state) {
-        const { changed: _changed, stored: _stored, ...saved } = state;
+        const { changed: _changed, changedAt: _changedAt, stored: _stored, ...saved } = state;
         open.push({ ...saved, closed: openState === undefined, window: { ...saved.window }, aggregate: this.definition.aggregator.clone(saved.aggregate) });
         this.saved.add(stateId);
       } else if (this.saved.delete(stateId)) {
@@ -375,10 +432,10 @@ export class WindowStore<E, A> {
       this.saved.add(stateId);
       // Results of restored windows were written by an earlier owner, maybe more than the checkpoint knows.
       if (closed) {
-        this.closed.set(stateId, { ...saved, changed: false, stored: 'unknown' });
+        this.closed.set(stateId, { ...saved, changed: false, changedAt: 0, stored: 'unknown' });
         continue;
       }
-      this.open.set(stateId, { ...saved, changed: false, stored: 'unknown' });
+      this.open.set(stateId, { ...saved, changed: false, changedAt: 0, stored: 'unknown' });
       if (this.definition.spec.kind === 'session') {
         const ids = this.sessionsByKey.get(saved.key) ?? new Set<string>();
         ids.add(stateId);

@@ -14,6 +14,12 @@
  *     whole round; rounds finish in order, so a round's writes never pass
  *     the previous round's
  *
+ *   between rounds (wall-clock punctuation, see batch-consumer): the
+ *     windows' changes waiting longer than the punctuation's bound, and the
+ *     windows an idle partition's watermark closed as it followed the wall
+ *     clock, written as a round's finish is (results, checkpoints,
+ *     watermarks), in the same order as the rounds
+ *
  * A partition's next owner (after a rebalance, a crash) restores the open
  * windows from their checkpoint and the watermark from the commit; records
  * replayed after a crash between checkpoint and commit are skipped by the
@@ -22,14 +28,14 @@
  */
 import { asyncScheduler, concatMap, defer, forkJoin, map, of, subscribeOn, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { CommitPoint, CommittedPosition, PartitionBatch, TakenRound } from '../kafka/batch-consumer.js';
+import type { CommitPoint, CommittedPosition, HeldPartition, PartitionBatch, TakenRound } from '../kafka/batch-consumer.js';
 import type { Logger } from '../logger.js';
 import { secondsSince, type WorkerMetrics } from '../observability/metrics.js';
 import type { ActivityAggregate } from '../stream/aggregates.js';
 import { SINK_BACKOFF, retryWhileOwned, type Retried } from '../stream/backoff.js';
 import { PartitionedWindows, type PartitionOutput, type PositionedEvent } from '../stream/partitioned-windows.js';
 import { describeTopology, type WindowedTopology } from '../stream/topology.js';
-import type { WindowResult } from '../stream/window-store.js';
+import type { Punctuation, WindowResult } from '../stream/window-store.js';
 import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults, type SinkAttempt } from '../storage/window-results.js';
 import { storedThrough } from '../storage/events-table.js';
 import { loadCheckpoint, writeCheckpoints } from '../storage/window-state.js';
@@ -76,6 +82,8 @@ export interface BatchPipelineDeps {
   committed: () => Promise<CommittedPosition[]>;
   logger: Logger;
   metrics: WorkerMetrics;
+  /** Wall-clock punctuation of the windows (window-store.ts); without it, event time alone drives them. */
+  punctuation?: Punctuation;
 }
 
 /** The steps that write to a sink, by their `sink` label in the write metrics. */
@@ -86,7 +94,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
   for (const topology of deps.topologies) {
     if (!SINKS[topology.sink]) throw new Error(`topology ${topology.name}: no sink for ${topology.sink}`);
   }
-  const windows = deps.topologies.map((topology) => new PartitionedWindows(topology));
+  const windows = deps.topologies.map((topology) => new PartitionedWindows(topology, deps.punctuation));
   let resumed = new Map<number, Promise<bigint>>();
   /** The group's committed positions, read once per assignment for all its partitions. */
   let committed: Promise<CommittedPosition[]> | undefined;
@@ -104,7 +112,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         const uncertainBelow = await storedThrough(deps.clickhouse, partition);
         for (const w of windows) {
           const saved = await loadCheckpoint<ActivityAggregate>(deps.clickhouse, w.topology.name, partition);
-          w.resume(partition, { watermark: state?.watermarks[w.topology.name], windows: saved, uncertainBelow });
+          w.resume(partition, { watermark: state?.watermarks[w.topology.name], windows: saved, uncertainBelow }, Date.now());
         }
         return state ? BigInt(state.processed) : 0n;
       });
@@ -176,9 +184,10 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     for (const { event, partition, offset } of raw.canonical) {
       byPartition.get(partition)?.push({ event, offset, replayed: offset < replayedBelow.get(partition)! });
     }
+    const now = Date.now();
     const outputs = windows.map((w) => ({
       topology: w.topology,
-      partitions: batches.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!) })),
+      partitions: batches.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!, now) })),
     }));
     for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
     return outputs;
@@ -251,6 +260,25 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         sink: w.topology.sink,
         partitions: w.state().map((p) => ({ ...p, watermark: Number.isFinite(p.watermark) ? new Date(p.watermark).toISOString() : null })),
       })),
+    /**
+     * Wall-clock punctuation of the partitions held, between rounds: what
+     * it emitted, to write (undefined when nothing is due). Each partition's
+     * checkpoint keeps the version of its last round.
+     */
+    punctuate(held: HeldPartition[]): Observable<unknown> | undefined {
+      const now = Date.now();
+      const outputs: WindowOutputs = windows.map((w) => ({
+        topology: w.topology,
+        partitions: held.flatMap(({ batch, caughtUp }) => {
+          const output = w.punctuate(batch.partition, now, caughtUp);
+          return output ? [{ batch, output }] : [];
+        }),
+      }));
+      if (outputs.every((o) => o.partitions.length === 0)) return undefined;
+      for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
+      const batches = held.map((h) => h.batch);
+      return writeWindows(outputs, retriedFor(batches), batches.map((b) => b.partition));
+    },
     onAssignment() {
       for (const w of windows) w.reset();
       resumed = new Map();
