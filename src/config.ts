@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   KAFKA_EVENTS_TOPIC: z.string().default('streamtrack.events'),
   KAFKA_EVENTS_PARTITIONS: positiveInt.default(12),
   KAFKA_CONSUMER_GROUP: z.string().default('streamtrack-topology'),
+  KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
   SCHEMA_REFRESH_MS: positiveInt.default(30_000),
   SCHEMAS_REGISTER_ON_START: z.enum(['true', 'false']).default('true'),
@@ -31,6 +32,7 @@ const EnvSchema = z.object({
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
   TOPOLOGY_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   TOPOLOGY_SESSION_GAP_MS: positiveInt.default(30 * 60_000),
   TOPOLOGY_ROLLING_UPDATE_MS: positiveInt.default(10_000),
@@ -61,9 +63,18 @@ export interface Config {
     eventsPartitions: number;
     consumerGroup: string;
     lingerMs: number;
+    /** The worker's consumer-group session: without a heartbeat for this long, its partitions go to another member. */
+    sessionTimeoutMs: number;
   };
   schemaRegistry: { url: string; refreshMs: number; registerOnStart: boolean };
-  clickhouse: { url: string; database: string; username: string; password: string };
+  clickhouse: {
+    url: string;
+    database: string;
+    username: string;
+    password: string;
+    /** Below the session timeout: a write stuck in ClickHouse fails (and is retried, with a heartbeat) before the member is dropped. */
+    requestTimeoutMs: number;
+  };
   topology: {
     graceMs: number;
     sessionGapMs: number;
@@ -90,6 +101,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  // The worker heartbeats between a sink's attempts: one attempt must end well inside a session.
+  if (e.CLICKHOUSE_REQUEST_TIMEOUT_MS >= e.KAFKA_SESSION_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid configuration: CLICKHOUSE_REQUEST_TIMEOUT_MS (${e.CLICKHOUSE_REQUEST_TIMEOUT_MS}) must be below KAFKA_SESSION_TIMEOUT_MS (${e.KAFKA_SESSION_TIMEOUT_MS})`,
+    );
+  }
   return {
     api: {
       host: e.API_HOST,
@@ -107,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventsPartitions: e.KAFKA_EVENTS_PARTITIONS,
       consumerGroup: e.KAFKA_CONSUMER_GROUP,
       lingerMs: e.KAFKA_LINGER_MS,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     },
     schemaRegistry: {
       url: e.SCHEMA_REGISTRY_URL,
@@ -118,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       database: e.CLICKHOUSE_DATABASE,
       username: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
+      requestTimeoutMs: e.CLICKHOUSE_REQUEST_TIMEOUT_MS,
     },
     topology: {
       graceMs: e.TOPOLOGY_GRACE_MS,

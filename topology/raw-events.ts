@@ -72,7 +72,7 @@ function firstPerEventId<T extends { event: { event_id: string } }>(decoded: T[]
 }
 
 /** Names an insert's content for ClickHouse's insert deduplication: its batches' offset ranges. */
-function roundToken(round: PartitionBatch[]): string {
+export function roundToken(round: PartitionBatch[]): string {
   return round.map((b) => `${b.topic}:${b.partition}:${b.firstOffset}-${b.lastOffset}`).join(',');
 }
 

@@ -71,6 +71,8 @@ export interface BatchConsumerOptions {
   topic: string;
   /** At least the partitions one member may hold, so a whole fetch forms one round. */
   partitionsConsumedConcurrently: number;
+  /** Without a heartbeat for this long, the member's partitions go to another (default 30 s). */
+  sessionTimeoutMs?: number;
   /** Wall time between two calls of the handlers' `punctuate` (none without it). */
   punctuateEveryMs?: number;
 }
@@ -144,7 +146,7 @@ export async function runBatchConsumer(
 ): Promise<RunningConsumer> {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
-    sessionTimeout: 30_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
     maxWaitTimeInMs: 250,
     // A fetch is one round, held in memory while its sinks write: 4 MB of

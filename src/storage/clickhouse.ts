@@ -14,7 +14,7 @@ export function createClickHouse(config: Config['clickhouse'], database = config
     username: config.username,
     password: config.password,
     database,
-    request_timeout: 30_000,
+    request_timeout: config.requestTimeoutMs,
     compression: { request: false, response: false },
     clickhouse_settings: {
       // Times leave ClickHouse as ISO-8601 UTC, the API's format.

@@ -11,7 +11,14 @@
  * halves already stored then carry deduplication tokens derived from the
  * caller's (`<token>/<from>-<to>`, row indices), so a retry that splits the
  * same way stores nothing twice.
+ *
+ * Rows a retry computes anew (window changes, whose retry looks up what is
+ * stored) are named by their content instead (`contentToken`): each block
+ * sent gets `<contentToken>:<digest of its bytes>`, so ClickHouse drops a
+ * block only when the very same rows already landed, never different rows
+ * that happen to have the same position in a retry.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { drainStream, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { NativeTable } from './native-format.js';
@@ -21,14 +28,26 @@ export interface InsertOptions {
   settings?: ClickHouseSettings;
   /** insert_deduplication_token of the whole insert; its halves get tokens derived from it. */
   deduplicationToken?: string;
+  /** Instead: every block sent is named by this and a digest of its content. */
+  contentToken?: string;
 }
 
-async function sendBlock<T>(client: ClickHouseClient, table: string, format: NativeTable<T>, rows: readonly T[], settings: ClickHouseSettings | undefined) {
+async function sendBlock<T>(
+  client: ClickHouseClient,
+  table: string,
+  format: NativeTable<T>,
+  rows: readonly T[],
+  settings: ClickHouseSettings | undefined,
+  contentToken: string | undefined,
+) {
+  const body = format.encode(rows);
+  const withToken =
+    contentToken === undefined ? settings : { ...settings, insert_deduplication_token: `${contentToken}:${createHash('sha1').update(body).digest('base64url')}` };
   const { stream } = await client.exec({
     query: `INSERT INTO ${table} (${format.columns.join(', ')}) FORMAT Native`,
     // One chunk: the whole body, already in memory.
-    values: Readable.from([format.encode(rows)]),
-    ...(settings ? { clickhouse_settings: settings } : {}),
+    values: Readable.from([body]),
+    ...(withToken ? { clickhouse_settings: withToken } : {}),
   });
   await drainStream(stream);
 }
@@ -45,7 +64,7 @@ export async function insertRows<T>(
   async function insert(from: number, to: number, token: string | undefined): Promise<void> {
     const settings = token === undefined ? options.settings : { ...options.settings, insert_deduplication_token: token };
     try {
-      await sendBlock(client, table, format, from === 0 && to === rows.length ? rows : rows.slice(from, to), settings);
+      await sendBlock(client, table, format, from === 0 && to === rows.length ? rows : rows.slice(from, to), settings, options.contentToken);
     } catch (error) {
       if (classifyWriteError(error) === 'retriable') throw error;
       if (to - from === 1) {

@@ -234,6 +234,14 @@ export interface SinkAttempt {
    * attempt wrote, so what each result `replaces` is looked up, not trusted.
    */
   retry: boolean;
+  /**
+   * Names the write for ClickHouse's insert deduplication (with a digest of
+   * each block's content, see insert-rows.ts): the same for every attempt,
+   * derived from the round's offset ranges. An attempt that timed out in the
+   * client but landed, and a retry that could not see it yet, write the same
+   * rows under the same token: ClickHouse keeps one.
+   */
+  token: string;
 }
 
 /**
@@ -263,7 +271,7 @@ export async function writeActivityResults(
     if (previous) rows.push(changeRow(topology, key, result.window, previous, -1));
     rows.push(changeRow(topology, key, result.window, result, 1));
   }
-  return (await insertRows(client, 'agg_user_activity_changes', ACTIVITY_CHANGES, rows)).length;
+  return (await insertRows(client, 'agg_user_activity_changes', ACTIVITY_CHANGES, rows, { contentToken: `${topology}@${attempt.token}` })).length;
 }
 
 /** Writes session results as snapshots; a retraction deletes the session it names. */

@@ -39,7 +39,7 @@ import type { Punctuation, WindowResult } from '../stream/window-store.js';
 import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults, type SinkAttempt } from '../storage/window-results.js';
 import { storedThrough } from '../storage/events-table.js';
 import { loadCheckpoint, writeCheckpoints } from '../storage/window-state.js';
-import type { RawEventsOutput } from '../../topology/raw-events.js';
+import { roundToken, type RawEventsOutput } from '../../topology/raw-events.js';
 
 /** Kept with each committed offset (Kafka commit metadata, JSON). */
 export interface ResumeState {
@@ -200,10 +200,11 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     log.error({ sink, refused, partitions }, 'rows refused by ClickHouse were left out of the write');
   }
 
-  function writeWindows(outputs: WindowOutputs, retried: Retried, partitions: number[]) {
+  /** `token`: names the write for ClickHouse's insert deduplication, the same for each of its attempts. */
+  function writeWindows(outputs: WindowOutputs, retried: Retried, partitions: number[], token: string) {
     let attempts = 0;
     return retried('window results', async () => {
-      const attempt: SinkAttempt = { retry: attempts++ > 0 };
+      const attempt: SinkAttempt = { retry: attempts++ > 0, token };
       for (const { topology, partitions: written } of outputs) {
         const refused = await SINKS[topology.sink]!(deps.clickhouse, topology.name, written.flatMap(({ output }) => output.results), attempt);
         refusedRows(topology.sink, refused, partitions);
@@ -277,7 +278,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
       if (outputs.every((o) => o.partitions.length === 0)) return undefined;
       for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
       const batches = held.map((h) => h.batch);
-      return writeWindows(outputs, retriedFor(batches), batches.map((b) => b.partition));
+      return writeWindows(outputs, retriedFor(batches), batches.map((b) => b.partition), `punctuation:${roundToken(batches)}`);
     },
     onAssignment() {
       for (const w of windows) w.reset();
@@ -308,7 +309,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
               }
               return {
                 commits: round.map((batch, i) => commitPoint(batch, replayedBelow[i]!)),
-                finish: writeWindows(outputs, retried, round.map((b) => b.partition)),
+                finish: writeWindows(outputs, retried, round.map((b) => b.partition), roundToken(round)),
               };
             }),
           );

@@ -112,6 +112,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       groupId,
       topic,
       partitionsConsumedConcurrently: config.kafka.eventsPartitions,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       // Four looks per bound: a change waits at most the bound and a quarter of it before its write starts.
       punctuateEveryMs: Math.max(50, Math.floor(config.topology.emitWithinMs / 4)),
     },
