@@ -39,6 +39,8 @@ const EnvSchema = z.object({
   TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
   TOPOLOGY_EMIT_WITHIN_MS: positiveInt.default(1_000),
   TOPOLOGY_IDLE_AFTER_MS: positiveInt.default(30_000),
+  TOPOLOGY_MAX_OPEN_WINDOWS: positiveInt.default(50_000),
+  TOPOLOGY_MAX_ACTIONS_PER_WINDOW: positiveInt.default(100),
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
   // 0: any free port (several workers on one machine, as in the tests).
@@ -86,6 +88,10 @@ export interface Config {
     emitWithinMs: number;
     /** Wall time a caught-up partition receives nothing before its watermark follows the wall clock. */
     idleAfterMs: number;
+    /** Open windows per partition and topology at most; events of further users count under `$other`. */
+    maxOpenWindows: number;
+    /** Distinct actions one window counts; further actions count under `$other`. */
+    maxActionsPerWindow: number;
   };
   /** The worker's own HTTP endpoint: /healthz, /readyz, /metrics. */
   worker: { httpHost: string; httpPort: number };
@@ -146,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       numericProperties: e.TOPOLOGY_NUMERIC_PROPERTIES,
       emitWithinMs: e.TOPOLOGY_EMIT_WITHIN_MS,
       idleAfterMs: e.TOPOLOGY_IDLE_AFTER_MS,
+      maxOpenWindows: e.TOPOLOGY_MAX_OPEN_WINDOWS,
+      maxActionsPerWindow: e.TOPOLOGY_MAX_ACTIONS_PER_WINDOW,
     },
     worker: { httpHost: e.WORKER_HTTP_HOST, httpPort: e.WORKER_HTTP_PORT },
     logLevel: e.LOG_LEVEL,

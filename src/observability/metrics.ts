@@ -138,6 +138,12 @@ export function createWorkerMetrics() {
       labelNames: ['sink'] as const,
       registers: [registry],
     }),
+    windowsShed: new Counter({
+      name: 'streamtrack_windows_shed_total',
+      help: "Events counted in an overflow bucket because a cap was reached, by topology and cap: window (a partition's open windows: counted under the user $other) or action (a window's distinct actions: counted under the action $other)",
+      labelNames: ['topology', 'cap'] as const,
+      registers: [registry],
+    }),
     windowsEmitted: new Counter({
       name: 'streamtrack_windows_emitted_total',
       help: 'Window results written, by topology and kind: update (rolling, before the window closes), final, or retract (a session merged away)',

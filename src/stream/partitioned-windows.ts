@@ -34,6 +34,8 @@ export interface PartitionOutput<A> {
   stats: StoreStats;
   /** What changed in the partition's open windows, to be written before the commit. */
   checkpoint: Checkpoint<A>;
+  /** Events folded into an overflow bucket by this call: windows at their cap (by the store) or actions (by the aggregator). */
+  shed: { windows: number; actions: number };
 }
 
 export class PartitionedWindows<A> {
@@ -59,6 +61,7 @@ export class PartitionedWindows<A> {
         watermarkTime: (event) => event.received_at + t.graceMs,
         aggregator: t.aggregator,
         ...(this.punctuation ? { punctuation: this.punctuation } : {}),
+        ...(t.maxOpenWindows === undefined ? {} : { maxOpenWindows: t.maxOpenWindows, overflowKey: t.groupBy.overflowKey }),
       });
       this.stores.set(partition, store);
     }
@@ -97,9 +100,12 @@ export class PartitionedWindows<A> {
   process(partition: number, events: PositionedEvent[], now: number): PartitionOutput<A> {
     const store = this.store(partition);
     store.tick(now);
+    const shedBefore = store.stats().shedEvents;
     const late = events.flatMap(({ event, offset, replayed }) => store.add(event, offset, replayed));
     const results = store.advance();
-    return { results, late, stats: store.stats(), checkpoint: store.checkpoint() };
+    const stats = store.stats();
+    const shed = { windows: stats.shedEvents - shedBefore, actions: this.topology.aggregator.drainShed?.() ?? 0 };
+    return { results, late, stats, checkpoint: store.checkpoint(), shed };
   }
 
   /**
@@ -115,6 +121,6 @@ export class PartitionedWindows<A> {
     const results = store.advance();
     const checkpoint = store.checkpoint();
     if (!moved && results.length === 0 && checkpoint.open.length === 0 && checkpoint.gone.length === 0) return undefined;
-    return { results, late: [], stats: store.stats(), checkpoint };
+    return { results, late: [], stats: store.stats(), checkpoint, shed: { windows: 0, actions: 0 } };
   }
 }

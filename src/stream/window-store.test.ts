@@ -458,3 +458,39 @@ describe('wall-clock punctuation', () => {
     expect(s.advanceIdle(true)).toBe(false);
   });
 });
+
+describe('bounded state', () => {
+  it('folds the events of keys past the open-window cap into the overflow key, totals exact', () => {
+    const s = new WindowStore<TrackedEvent, ActivityAggregate>({
+      spec: tumbling(minutes(1)),
+      graceMs: seconds(30),
+      emit: { kind: 'final' },
+      late: 'drop',
+      key: (e) => e.user_id,
+      time: (e) => e.timestamp,
+      maxOpenWindows: 3,
+      overflowKey: () => '$other',
+      aggregator: activityAggregator({ numericProperties: [] }),
+    });
+    const users = Array.from({ length: 10 }, (_, i) => event(`user_${i}`, seconds(1 + i)));
+    const { results } = run(s, [users, [event('user_0', seconds(20))], [event('closer', minutes(2))]]);
+    // 7 users past the cap, and the closer: the windows it closes are still open when it comes.
+    expect(s.stats()).toMatchObject({ shedEvents: 8 });
+    expect(results.map(summary)).toEqual([
+      { key: '$other', start: 0, kind: 'final', revision: 15, events: 7 },
+      { key: 'user_0', start: 0, kind: 'final', revision: 5, events: 2 }, // a key with an open window keeps it
+      { key: 'user_1', start: 0, kind: 'final', revision: 3, events: 1 },
+      { key: 'user_2', start: 0, kind: 'final', revision: 3, events: 1 },
+    ]);
+  });
+
+  it('counts actions past the per-window cap under $other', () => {
+    const aggregator = activityAggregator({ maxActions: 2 });
+    let acc = aggregator.init();
+    for (const action of ['view', 'click', 'buy', 'view', 'x1', 'x2']) acc = aggregator.add(acc, event('ann', 0, action));
+    expect(acc.actions).toEqual({ view: 2, click: 1, $other: 3 });
+    expect(acc.events).toBe(6);
+    expect(aggregator.drainShed!()).toBe(3);
+    expect(aggregator.drainShed!()).toBe(0);
+  });
+});

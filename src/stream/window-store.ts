@@ -22,6 +22,10 @@
  *   its records and received nothing for `idleAfterMs` lets its watermark
  *   flow on with the wall clock (from where its last event left it), so its
  *   windows close. The wall time is given (`tick`), never read here.
+ * - Bounded state (`maxOpenWindows`): once a partition holds that many open
+ *   windows, an event that would open another is folded into its
+ *   `overflowKey`'s window instead (counted in `shedEvents`), so random keys
+ *   cannot grow the state without bound; totals stay exact.
  * - Late policy, for an event whose window has already closed: always
  *   counted and reported; `drop` leaves the closed result alone, `correct`
  *   folds it in and emits the window again (a higher revision) while the
@@ -51,6 +55,9 @@ export interface WindowedAggregation<E, A> {
   correctionHorizonMs?: Millis;
   /** Wall-clock punctuation (see above); without it, only event time drives emits. */
   punctuation?: Punctuation;
+  /** Open windows held at most (see above), with the key the rest is folded into. */
+  maxOpenWindows?: number;
+  overflowKey?(key: string): string;
   key(event: E): string;
   time(event: E): Millis;
   /** How far the event may move the watermark (default: its time). Never above `time`. */
@@ -136,6 +143,8 @@ export interface StoreStats {
   retainedClosedWindows: number;
   watermark: Millis;
   lateEvents: number;
+  /** Events folded into the overflow key because the open windows were at their cap. */
+  shedEvents: number;
 }
 
 const id = (key: string, start: Millis) => `${key}\u0000${start}`;
@@ -152,6 +161,7 @@ export class WindowStore<E, A> {
   private readonly saved = new Set<string>();
   private readonly horizonMs: Millis;
   private lateCount = 0;
+  private shedCount = 0;
   private replaying = false;
   /** Records below this offset may have had their windows written by an earlier owner. */
   private uncertainBelow = 0n;
@@ -227,8 +237,12 @@ export class WindowStore<E, A> {
   add(event: E, offset: bigint, replayed = false): LateEvent<E>[] {
     this.replaying = replayed;
     const { definition } = this;
-    const key = definition.key(event);
+    let key = definition.key(event);
     const t = definition.time(event);
+    if (definition.overflowKey && this.open.size >= (definition.maxOpenWindows ?? Number.POSITIVE_INFINITY) && !this.holdsOpen(key, t)) {
+      key = definition.overflowKey(key);
+      this.shedCount += 1;
+    }
     const late =
       definition.spec.kind === 'session'
         ? this.addToSession(definition.spec.gapMs, key, t, event, offset)
@@ -238,6 +252,13 @@ export class WindowStore<E, A> {
     this.lastRecordAt = this.now;
     this.watermarkAtLastRecord = this.watermark;
     return late;
+  }
+
+  /** Whether the event's key already has an open window the event would join (checked only at the cap). */
+  private holdsOpen(key: string, t: Millis): boolean {
+    const { spec } = this.definition;
+    if (spec.kind === 'session') return (this.sessionsByKey.get(key)?.size ?? 0) > 0;
+    return fixedWindowsFor(spec, t).some((w) => this.open.has(id(key, w.start)));
   }
 
   private addToFixed(key: string, window: TimeWindow, event: E, offset: bigint): LateEvent<E>[] {
@@ -445,6 +466,12 @@ export class WindowStore<E, A> {
   }
 
   stats(): StoreStats {
-    return { openWindows: this.open.size, retainedClosedWindows: this.closed.size, watermark: this.watermark, lateEvents: this.lateCount };
+    return {
+      openWindows: this.open.size,
+      retainedClosedWindows: this.closed.size,
+      watermark: this.watermark,
+      lateEvents: this.lateCount,
+      shedEvents: this.shedCount,
+    };
   }
 }

@@ -149,6 +149,8 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     for (const { kind } of output.results) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     for (const [kind, n] of byKind) deps.metrics.windowsEmitted.inc({ topology, kind }, n);
     deps.metrics.lateEvents.inc({ topology }, output.late.length);
+    if (output.shed.windows > 0) deps.metrics.windowsShed.inc({ topology, cap: 'window' }, output.shed.windows);
+    if (output.shed.actions > 0) deps.metrics.windowsShed.inc({ topology, cap: 'action' }, output.shed.actions);
   }
 
   function retriedFor(round: PartitionBatch[]): Retried {
