@@ -275,6 +275,8 @@ export async function runBatchConsumer(
     finishing = finishing.then(async () => {
       try {
         if (computedIn !== generation) return; // the state it was computed on is gone
+        // Leaving the group: the next owner restores the windows and emits what is due; shutdown need not wait for it.
+        if (stopping) return;
         await lastValueFrom(work, { defaultValue: undefined });
       } catch (error) {
         if (computedIn !== generation) return;

@@ -158,7 +158,11 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     // A heartbeat after every step keeps the member in its group through a
     // long round (kafkajs only sends one when the interval has passed); all
     // batches share the one consumer, so any batch's heartbeat will do.
-    const heartbeat = () => round[0]!.heartbeat();
+    // A heartbeat refused (the group is rebalancing) is not the step's
+    // failure: what the step wrote stays written, and kafkajs rejoins on its
+    // own; failing the step would rewrite it, and hold the rebalance, which
+    // waits for this round, until the member is dropped.
+    const heartbeat = () => round[0]!.heartbeat().catch((err: unknown) => log.debug({ err, partitions }, 'heartbeat refused'));
     return (what, work) =>
       retryWhileOwned(async () => {
         const result = await timedSinkWrite(what, work);
