@@ -26,5 +26,10 @@ describe('classifyWriteError', () => {
   it('believes an error that says whether it is retriable (kafkajs)', () => {
     expect(classifyWriteError(new KafkaJSError('broker not available', { retriable: true }))).toBe('retriable');
     expect(classifyWriteError(new KafkaJSError('message too large', { retriable: false }))).toBe('deterministic');
+    // What kafkajs throws once its own retries of a broker that is down are exhausted.
+    const exhausted = Object.assign(new KafkaJSError('retries exhausted', { retriable: false }), {
+      originalError: new KafkaJSError('connection refused', { retriable: true }),
+    });
+    expect(classifyWriteError(exhausted)).toBe('retriable');
   });
 });

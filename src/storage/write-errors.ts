@@ -47,7 +47,12 @@ function clickHouseCode(error: Error): number | undefined {
 export function classifyWriteError(error: unknown): WriteErrorClass {
   if (!(error instanceof Error)) return 'retriable';
   const retriable = (error as { retriable?: unknown }).retriable;
-  if (typeof retriable === 'boolean') return retriable ? 'retriable' : 'deterministic';
+  if (typeof retriable === 'boolean') {
+    // kafkajs gives up on a retriable error (the broker down) with a non-retriable wrapper: the cause decides.
+    const cause = (error as { originalError?: unknown }).originalError;
+    if (!retriable && cause instanceof Error) return classifyWriteError(cause);
+    return retriable ? 'retriable' : 'deterministic';
+  }
   const code = clickHouseCode(error);
   if (code === undefined) return 'retriable';
   if (code === 252) return TOO_MANY_PARTITIONS.test(error.message) ? 'deterministic' : 'retriable';
