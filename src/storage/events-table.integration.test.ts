@@ -95,7 +95,8 @@ describe('migration 0006 (event_ids re-keyed by time)', () => {
         stored.map((event_id, i) => toRow({ ...plain, event_id }, { topic: 't', partition: 1, offset: String(i) }, 2)),
         randomUUID(),
       );
-      expect((await migrate(config)).map((m) => m.version)).toEqual([6]);
+      // 0006 and every migration after it.
+      expect((await migrate(config)).map((m) => m.version)[0]).toBe(6);
       const fresh = [randomUUID(), newEventId(Date.now())];
       const positions = await storedEventPositions(client, [...stored, ...fresh]);
       expect(positions).toEqual(new Map(stored.map((id, i) => [id, `1:${i}`])));
