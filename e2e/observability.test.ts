@@ -146,7 +146,7 @@ describe('observability', () => {
     };
     expect(body.raw).toMatch(/^raw-events: events -> decode/);
     expect(body.windowed.map((t) => t.name)).toEqual(['user-activity-1m', 'user-sessions']);
-    expect(body.windowed[0]!.description).toMatch(/windowedBy\(tumbling 1m, grace 30s\)/);
+    expect(body.windowed[0]!.description).toMatch(/windowedBy\(tumbling 1m, grace 30s[,)]/);
     // The three stored events opened one window per user, in the partitions that got them.
     const activity = body.windowed[0]!.partitions;
     expect(activity.reduce((sum, p) => sum + p.openWindows, 0)).toBe(3);

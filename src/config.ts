@@ -52,6 +52,7 @@ const EnvSchema = z.object({
   KAFKA_SASL_USERNAME: optional(z.string()),
   KAFKA_SASL_PASSWORD: optional(z.string()),
   KAFKA_SSL: z.enum(['true', 'false']).default('false'),
+  KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
   SCHEMA_REFRESH_MS: positiveInt.default(30_000),
   SCHEMAS_REGISTER_ON_START: z.enum(['true', 'false']).default('true'),
@@ -59,10 +60,15 @@ const EnvSchema = z.object({
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
   TOPOLOGY_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   TOPOLOGY_SESSION_GAP_MS: positiveInt.default(30 * 60_000),
   TOPOLOGY_ROLLING_UPDATE_MS: positiveInt.default(10_000),
   TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
+  TOPOLOGY_EMIT_WITHIN_MS: positiveInt.default(1_000),
+  TOPOLOGY_IDLE_AFTER_MS: positiveInt.default(30_000),
+  TOPOLOGY_MAX_OPEN_WINDOWS: positiveInt.default(50_000),
+  TOPOLOGY_MAX_ACTIONS_PER_WINDOW: positiveInt.default(100),
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
   WORKER_HTTP_PORT: portOrAny.default(9464),
@@ -122,9 +128,18 @@ export interface Config {
     sasl?: KafkaSasl;
     /** TLS to the brokers (KAFKA_SSL=true), with the system's trusted CAs. */
     ssl: boolean;
+    /** The worker's consumer-group session: without a heartbeat for this long, its partitions go to another member. */
+    sessionTimeoutMs: number;
   };
   schemaRegistry: { url: string; refreshMs: number; registerOnStart: boolean };
-  clickhouse: { url: string; database: string; username: string; password: string };
+  clickhouse: {
+    url: string;
+    database: string;
+    username: string;
+    password: string;
+    /** Below the session timeout: a write stuck in ClickHouse fails (and is retried, with a heartbeat) before the member is dropped. */
+    requestTimeoutMs: number;
+  };
   topology: {
     graceMs: number;
     sessionGapMs: number;
@@ -132,6 +147,14 @@ export interface Config {
     rollingUpdateMs: number;
     latePolicy: 'drop' | 'correct';
     numericProperties: string[];
+    /** Longest wall time an open window's changes wait to be emitted (wall-clock punctuation). */
+    emitWithinMs: number;
+    /** Wall time a caught-up partition receives nothing before its watermark follows the wall clock. */
+    idleAfterMs: number;
+    /** Open windows per partition and topology at most; events of further users count under `$other`. */
+    maxOpenWindows: number;
+    /** Distinct actions one window counts; further actions count under `$other`. */
+    maxActionsPerWindow: number;
   };
   /** The worker's own HTTP endpoint: /healthz, /readyz, /metrics. */
   worker: { httpHost: string; httpPort: number };
@@ -162,6 +185,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Node refuses a headers timeout above the request timeout.
   if (e.API_HEADERS_TIMEOUT_MS > e.API_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: API_HEADERS_TIMEOUT_MS must not exceed API_REQUEST_TIMEOUT_MS');
+  }
+  // The worker heartbeats between a sink's attempts: one attempt must end well inside a session.
+  if (e.CLICKHOUSE_REQUEST_TIMEOUT_MS >= e.KAFKA_SESSION_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid configuration: CLICKHOUSE_REQUEST_TIMEOUT_MS (${e.CLICKHOUSE_REQUEST_TIMEOUT_MS}) must be below KAFKA_SESSION_TIMEOUT_MS (${e.KAFKA_SESSION_TIMEOUT_MS})`,
+    );
   }
   return {
     auth: {
@@ -203,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' },
       }),
       ssl: e.KAFKA_SSL === 'true',
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     },
     schemaRegistry: {
       url: e.SCHEMA_REGISTRY_URL,
@@ -214,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       database: e.CLICKHOUSE_DATABASE,
       username: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
+      requestTimeoutMs: e.CLICKHOUSE_REQUEST_TIMEOUT_MS,
     },
     topology: {
       graceMs: e.TOPOLOGY_GRACE_MS,
@@ -221,6 +252,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rollingUpdateMs: e.TOPOLOGY_ROLLING_UPDATE_MS,
       latePolicy: e.TOPOLOGY_LATE_POLICY,
       numericProperties: e.TOPOLOGY_NUMERIC_PROPERTIES,
+      emitWithinMs: e.TOPOLOGY_EMIT_WITHIN_MS,
+      idleAfterMs: e.TOPOLOGY_IDLE_AFTER_MS,
+      maxOpenWindows: e.TOPOLOGY_MAX_OPEN_WINDOWS,
+      maxActionsPerWindow: e.TOPOLOGY_MAX_ACTIONS_PER_WINDOW,
     },
     worker: { httpHost: e.WORKER_HTTP_HOST, httpPort: e.WORKER_HTTP_PORT },
     logLevel: e.LOG_LEVEL,

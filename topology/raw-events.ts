@@ -10,6 +10,10 @@
  *             (a retried insert is ignored; a replay after a crash may form
  *             rounds differently, and the event_id lookup is what keeps it
  *             out)
+ *   -> branch: refused by the table -> dead-letter topic (the quarantine):
+ *             an insert ClickHouse refuses for its data (a value, too many
+ *             partitions in one block) is split to the rows responsible,
+ *             and only those go, with ClickHouse's error as the reason
  *
  * Its output is the round's canonical events: each event_id's own record
  * (stored now, or stored from this very record before a restart), which the
@@ -20,7 +24,7 @@
  */
 import { concatMap, of, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { PartitionBatch } from '../src/kafka/batch-consumer.js';
+import type { ConsumedRecord, PartitionBatch } from '../src/kafka/batch-consumer.js';
 import type { DeadLetter, DeadLetterSink } from '../src/kafka/dead-letters.js';
 import type { TrackedEvent } from '../src/model/event.js';
 import { UndecodableError, type DecodedEvent, type EventDecoder } from '../src/serde/event-decoder.js';
@@ -47,12 +51,17 @@ export interface RawEventsOutput {
   deadLettered: number;
   /**
    * Stores the round's new raw events (retried), in one insert named by its
-   * batches' offset ranges; nothing happens until it is subscribed to.
+   * batches' offset ranges, and quarantines the ones the table refuses;
+   * nothing happens until it is subscribed to. Emits how many were
+   * quarantined.
    */
-  insert: Observable<unknown>;
+  insert: Observable<number>;
 }
 
-type DecodedRecord = { ok: true; topic: string; partition: number; offset: string } & DecodedEvent;
+/** The reason a quarantined record carries in the dead-letter topic. */
+export const REFUSED_BY_CLICKHOUSE = 'refused by ClickHouse';
+
+type DecodedRecord = { ok: true; topic: string; partition: number; offset: string; record: ConsumedRecord } & DecodedEvent;
 type Undecoded = { ok: false; letter: DeadLetter };
 type Decoded = DecodedRecord | Undecoded;
 
@@ -63,7 +72,7 @@ function firstPerEventId<T extends { event: { event_id: string } }>(decoded: T[]
 }
 
 /** Names an insert's content for ClickHouse's insert deduplication: its batches' offset ranges. */
-function roundToken(round: PartitionBatch[]): string {
+export function roundToken(round: PartitionBatch[]): string {
   return round.map((b) => `${b.topic}:${b.partition}:${b.firstOffset}-${b.lastOffset}`).join(',');
 }
 
@@ -78,13 +87,27 @@ export function rawEventsTopology(deps: RawEventsDeps) {
       }
       try {
         const { event, schemaId } = await deps.decode(record.value);
-        decoded.push({ ok: true, topic, partition, offset: record.offset, event, schemaId });
+        decoded.push({ ok: true, topic, partition, offset: record.offset, record, event, schemaId });
       } catch (error) {
         if (!(error instanceof UndecodableError)) throw error; // the registry is unavailable: the round is retried
         decoded.push({ ok: false, letter: { record, topic, partition, reason: `undecodable: ${error.message}` } });
       }
     }
     return decoded;
+  }
+
+  /** Stores the rows; the ones ClickHouse refuses go to the dead-letter topic. Returns how many did. */
+  async function store(round: PartitionBatch[], rows: EventRow[], sources: DecodedRecord[]): Promise<number> {
+    const refused = await insertEvents(deps.clickhouse, rows, roundToken(round));
+    if (refused.length === 0) return 0;
+    const sourceOf = new Map(rows.map((row, i) => [row, sources[i]!]));
+    await deps.deadLetters.send(
+      refused.map(({ row, reason }) => {
+        const { record, topic, partition } = sourceOf.get(row)!;
+        return { record, topic, partition, reason: `${REFUSED_BY_CLICKHOUSE}: ${reason}` };
+      }),
+    );
+    return refused.length;
   }
 
   return (round: PartitionBatch[], retried: Retried): Observable<RawEventsOutput> =>
@@ -99,10 +122,14 @@ export function rawEventsTopology(deps: RawEventsDeps) {
           concatMap((stored) => {
             // One pass, in the round's order: each partition's events stay in offset order.
             const rows: EventRow[] = [];
+            const sources: DecodedRecord[] = [];
             const canonical: CanonicalEvent[] = [];
             for (const e of events) {
               const position = stored.get(e.event.event_id);
-              if (position === undefined) rows.push(toRow(e.event, e, e.schemaId)); // fresh
+              if (position === undefined) {
+                rows.push(toRow(e.event, e, e.schemaId)); // fresh
+                sources.push(e);
+              }
               else if (position !== `${e.partition}:${e.offset}`) continue; // a resend, stored from another record
               canonical.push({ event: e.event, partition: e.partition, offset: BigInt(e.offset) });
             }
@@ -111,7 +138,7 @@ export function rawEventsTopology(deps: RawEventsDeps) {
               stored: rows.length,
               duplicates: decoded.length - letters.length - canonical.length,
               deadLettered: letters.length,
-              insert: rows.length > 0 ? retried('events', () => insertEvents(deps.clickhouse, rows, roundToken(round))) : of(undefined),
+              insert: rows.length > 0 ? retried('events', () => store(round, rows, sources)) : of(0),
             });
           }),
         );

@@ -6,14 +6,14 @@
  */
 import type { Config } from '../src/config.js';
 import { activityAggregator } from '../src/stream/aggregates.js';
-import { rolling, stream, userKey } from '../src/stream/topology.js';
+import { rolling, stream, userKey, userOverflowKey } from '../src/stream/topology.js';
 import { session } from '../src/stream/windows.js';
 
 export function userSessionsTopology(config: Config['topology']) {
   return stream('user-sessions', 'events')
-    .groupBy('user', userKey)
-    .windowedBy(session(config.sessionGapMs), { grace: config.graceMs })
-    .aggregate(activityAggregator())
+    .groupBy('user', userKey, userOverflowKey)
+    .windowedBy(session(config.sessionGapMs), { grace: config.graceMs, maxOpenWindows: config.maxOpenWindows })
+    .aggregate(activityAggregator({ maxActions: config.maxActionsPerWindow }))
     .emit(rolling(config.rollingUpdateMs))
     .onLate(config.latePolicy)
     .to('agg_user_sessions');

@@ -64,8 +64,8 @@ async function runTopologies() {
   const all = [...events, closer];
   for (let from = 0; from < all.length; from += BATCH) {
     const batch = all.slice(from, from + BATCH).map((event, i) => ({ event, offset: BigInt(from + i), replayed: false }));
-    const [a, s] = [activity.process(0, batch), sessions.process(0, batch)];
-    await writeActivityResults(clickhouse, activity.topology.name, a.results, { retry: false });
+    const [a, s] = [activity.process(0, batch, Date.now()), sessions.process(0, batch, Date.now())];
+    await writeActivityResults(clickhouse, activity.topology.name, a.results, { retry: false, token: `stats-truth:${from}` });
     await writeSessionResults(clickhouse, sessions.topology.name, s.results);
   }
   await recordWatermarks(

@@ -1,5 +1,5 @@
 /**
- * Projects and API keys in ClickHouse (migration 0008): creating, listing and
+ * Projects and API keys in ClickHouse (migration 0009): creating, listing and
  * revoking them (the CLI and /admin), and reading them whole for the API's
  * key cache. A change is a new row with a higher version; reads use FINAL.
  */

@@ -18,6 +18,13 @@
  * their commits and the handlers' state is reset; a round taken in
  * meanwhile is not let go.
  *
+ * Between rounds, a timer (`punctuateEveryMs`) lets the handlers do work
+ * driven by the wall clock (the windows' punctuation) on the partitions
+ * held: it runs only while no round is being taken in, is chained after
+ * the round finishing, and commits nothing (the next round's commit carries
+ * its effects); if it fails, the partitions are read again from their
+ * commits, as after a round that failed to finish.
+ *
  * A round is every batch kafkajs hands over in the same turn of the event
  * loop (src/stream/rounds.ts): with one kafkajs worker per partition, that is
  * the whole fetch response. The pipeline then writes each table once per
@@ -64,6 +71,18 @@ export interface BatchConsumerOptions {
   topic: string;
   /** At least the partitions one member may hold, so a whole fetch forms one round. */
   partitionsConsumedConcurrently: number;
+  /** Without a heartbeat for this long, the member's partitions go to another (default 30 s). */
+  sessionTimeoutMs?: number;
+  /** Wall time between two calls of the handlers' `punctuate` (none without it). */
+  punctuateEveryMs?: number;
+}
+
+/** A partition held, as of its last round taken in. */
+export interface HeldPartition {
+  /** Its last batch: heartbeat, ownership, position. */
+  batch: PartitionBatch;
+  /** That batch reached the end of the partition: nothing was left to read. */
+  caughtUp: boolean;
 }
 
 /** A batch in its round, with what kafkajs gave for it. */
@@ -96,6 +115,8 @@ export interface BatchHandlers {
   process(round: PartitionBatch[]): Observable<TakenRound>;
   /** The assignment changed: state kept per partition is no longer valid. */
   onAssignment(): void;
+  /** Wall-clock work on the partitions held, between rounds: what to write, or undefined for nothing. */
+  punctuate?(held: HeldPartition[]): Observable<unknown> | undefined;
 }
 
 /** Told about every committed batch and assignment change: for metrics. */
@@ -125,7 +146,7 @@ export async function runBatchConsumer(
 ): Promise<RunningConsumer> {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
-    sessionTimeout: 30_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
     maxWaitTimeInMs: 250,
     // A fetch is one round, held in memory while its sinks write: 4 MB of
@@ -141,13 +162,25 @@ export async function runBatchConsumer(
   let unfinished: PartitionBatch[] | undefined;
   /** A round is being taken in: the handlers' state must not be reset under it. */
   let taking = false;
+  /** Each partition's last round taken in, for punctuation; dropped with the handlers' state. */
+  let held = new Map<number, HeldPartition>();
+  /** Counts resets of the handlers' state: work computed before one is void. */
+  let generation = 0;
+  let punctuating = false;
+  let stopping = false;
+
+  function resetHandlers() {
+    generation += 1;
+    held = new Map();
+    handlers.onAssignment();
+  }
 
   consumer.on(consumer.events.REBALANCING, () => (member = false));
   consumer.on(consumer.events.STOP, () => (member = false));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     member = true;
     unfinished = undefined; // the new assignment starts from the commits
-    handlers.onAssignment();
+    resetHandlers();
     observer?.assigned();
     logger.info(
       { groupId: payload.groupId, memberId: payload.memberId, leader: payload.isLeader, assignment: payload.memberAssignment },
@@ -189,7 +222,7 @@ export async function runBatchConsumer(
   function rewind() {
     const batches = unfinished!;
     unfinished = undefined;
-    handlers.onAssignment();
+    resetHandlers();
     for (const batch of batches) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset });
     logger.warn({ partitions: batches.map((b) => b.partition) }, 'reading again a round that failed to finish');
   }
@@ -214,12 +247,51 @@ export async function runBatchConsumer(
     }
     // Taken in on state that is now dropped: not let go, so kafkajs fetches it again.
     if (rewound) return;
-    for (const member of members) if (!member.batch.isStale()) member.resolveOffset(member.batch.lastOffset); // advances the fetch position
+    for (const member of members) {
+      if (member.batch.isStale()) continue;
+      member.resolveOffset(member.batch.lastOffset); // advances the fetch position
+      const caughtUp = BigInt(member.highWatermark) - BigInt(member.batch.lastOffset) - 1n <= 0n;
+      held.set(member.batch.partition, { batch: member.batch, caughtUp });
+    }
     finishing = finishRound(members, taken).catch((error: unknown) => {
       logger.warn({ err: error, partitions: members.map((m) => m.batch.partition) }, 'round failed to finish; not committed');
       unfinished = members.map((m) => m.batch);
       if (!taking) rewind();
     });
+  });
+
+  /**
+   * Computed now (no round is being taken in, so the handlers' state is
+   * still), written after the round finishing: writes keep the rounds' order.
+   */
+  function punctuate() {
+    if (!handlers.punctuate || !member || stopping || taking || punctuating || unfinished) return;
+    const partitions = [...held.values()].filter((h) => !h.batch.isStale());
+    if (partitions.length === 0) return;
+    const work = handlers.punctuate(partitions);
+    if (!work) return;
+    punctuating = true;
+    const computedIn = generation;
+    finishing = finishing.then(async () => {
+      try {
+        if (computedIn !== generation) return; // the state it was computed on is gone
+        // Leaving the group: the next owner restores the windows and emits what is due; shutdown need not wait for it.
+        if (stopping) return;
+        await lastValueFrom(work, { defaultValue: undefined });
+      } catch (error) {
+        if (computedIn !== generation) return;
+        logger.warn({ err: error, partitions: partitions.map((h) => h.batch.partition) }, 'punctuation failed to write; reading again from the commits');
+        unfinished = unfinished ?? [];
+        if (!taking) rewind();
+      } finally {
+        punctuating = false;
+      }
+    });
+  }
+  const punctuation = options.punctuateEveryMs && handlers.punctuate ? setInterval(punctuate, options.punctuateEveryMs) : undefined;
+  punctuation?.unref();
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) clearInterval(punctuation);
   });
 
   await consumer.connect();
@@ -251,7 +323,11 @@ export async function runBatchConsumer(
 
   return {
     crashed: crashedPromise,
-    stop: () => consumer.disconnect(),
+    stop: () => {
+      stopping = true;
+      clearInterval(punctuation);
+      return consumer.disconnect();
+    },
     isMember: () => member,
   };
 }

@@ -115,7 +115,7 @@ export function createWorkerMetrics() {
     }),
     eventsProcessed: new Counter({
       name: 'streamtrack_worker_events_total',
-      help: 'Consumed records by outcome: stored, duplicate (an event_id already stored) or dead_lettered',
+      help: 'Consumed records by outcome: stored, duplicate (an event_id already stored), dead_lettered (undecodable) or quarantined (refused by the events table, moved to the dead-letter topic)',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
@@ -130,6 +130,18 @@ export function createWorkerMetrics() {
       name: 'streamtrack_sink_write_failures_total',
       help: 'Failed sink writes (each is retried while the partition is owned)',
       labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    rowsRefused: new Counter({
+      name: 'streamtrack_sink_rows_refused_total',
+      help: 'Rows a ClickHouse table refused on their own (a value it cannot take), split out of their insert so the rest is stored: raw events go to the dead-letter topic, derived rows (window results, checkpoints) are logged and dropped',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    windowsShed: new Counter({
+      name: 'streamtrack_windows_shed_total',
+      help: "Events counted in an overflow bucket because a cap was reached, by topology and cap: window (a partition's open windows: counted under the user $other) or action (a window's distinct actions: counted under the action $other)",
+      labelNames: ['topology', 'cap'] as const,
       registers: [registry],
     }),
     windowsEmitted: new Counter({

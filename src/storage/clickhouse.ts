@@ -21,7 +21,7 @@ export function createClickHouse(config: Config['clickhouse'], database = config
     username: config.username,
     password: config.password,
     database,
-    request_timeout: options.requestTimeoutMs ?? 30_000,
+    request_timeout: options.requestTimeoutMs ?? config.requestTimeoutMs,
     compression: { request: false, response: false },
     clickhouse_settings: {
       // Times leave ClickHouse as ISO-8601 UTC, the API's format.

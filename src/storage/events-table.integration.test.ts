@@ -95,7 +95,7 @@ describe('migration 0006 (event_ids re-keyed by time)', () => {
         stored.map((event_id, i) => toRow({ ...plain, event_id }, { topic: 't', partition: 1, offset: String(i) }, 2)),
         randomUUID(),
       );
-      // 0006 first, then any migration after it.
+      // 0006 and every migration after it.
       expect((await migrate(config)).map((m) => m.version)[0]).toBe(6);
       const fresh = [randomUUID(), newEventId(Date.now())];
       const positions = await storedEventPositions(client, [...stored, ...fresh]);

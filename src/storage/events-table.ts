@@ -2,6 +2,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
 import { insertRows } from './insert-rows.js';
+import type { RefusedRow } from './write-errors.js';
 import { chunkByCost } from './lookup-chunks.js';
 import { ch, nativeTable } from './native-format.js';
 
@@ -106,10 +107,11 @@ export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: nu
 /**
  * Inserts one batch. `deduplicationToken` must identify the batch's content
  * (the worker derives it from topic, partition and offset range): ClickHouse
- * then ignores a replay of the same batch.
+ * then ignores a replay of the same batch. Returns the rows the table
+ * refused on their own (insert-rows.ts); every other row is stored.
  */
-export async function insertEvents(client: ClickHouseClient, rows: EventRow[], deduplicationToken: string): Promise<void> {
-  await insertRows(client, 'events', EVENTS, rows, { insert_deduplication_token: deduplicationToken });
+export async function insertEvents(client: ClickHouseClient, rows: EventRow[], deduplicationToken: string): Promise<RefusedRow<EventRow>[]> {
+  return insertRows(client, 'events', EVENTS, rows, { deduplicationToken });
 }
 
 /** What an event id costs in a lookup's URL: 36 characters that need no encoding, and a comma (`%2C`). */

@@ -2,7 +2,8 @@
  * Writes of the windowed topologies' results (migration 0002): per-minute
  * activity as signed changes (so the hour and day rollups stay exact),
  * sessions as replacing snapshots, late events, and watermarks.
- * All SQL is parameterised.
+ * All SQL is parameterised. Each write returns how many rows the table
+ * refused on their own (insert-rows.ts): the rest is stored.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TrackedEvent } from '../model/event.js';
@@ -233,6 +234,14 @@ export interface SinkAttempt {
    * attempt wrote, so what each result `replaces` is looked up, not trusted.
    */
   retry: boolean;
+  /**
+   * Names the write for ClickHouse's insert deduplication (with a digest of
+   * each block's content, see insert-rows.ts): the same for every attempt,
+   * derived from the round's offset ranges. An attempt that timed out in the
+   * client but landed, and a retry that could not see it yet, write the same
+   * rows under the same token: ClickHouse keeps one.
+   */
+  token: string;
 }
 
 /**
@@ -241,7 +250,7 @@ export interface SinkAttempt {
  * not newer (a replay, a re-emit) is skipped. What is stored is the result's
  * `replaces` when the window store knows it, and looked up in ClickHouse
  * when it does not (a window an earlier owner of the partition may have
- * written) or when this is a retry. Returns how many were written.
+ * written) or when this is a retry.
  */
 export async function writeActivityResults(
   client: ClickHouseClient,
@@ -253,7 +262,6 @@ export async function writeActivityResults(
   const unknown = attempt.retry ? results : results.filter((r) => r.replaces === 'unknown');
   const looked = unknown.length > 0 ? await storedActivity(client, unknown) : new Map<string, StoredResult<ActivityAggregate>>();
   const rows: ActivityChangeRow[] = [];
-  let written = 0;
   for (const result of results) {
     const key = splitUserKey(result.key);
     const replaced = attempt.retry ? 'unknown' : result.replaces;
@@ -262,15 +270,13 @@ export async function writeActivityResults(
     if (previous && previous.revision >= result.revision) continue;
     if (previous) rows.push(changeRow(topology, key, result.window, previous, -1));
     rows.push(changeRow(topology, key, result.window, result, 1));
-    written += 1;
   }
-  await insertRows(client, 'agg_user_activity_changes', ACTIVITY_CHANGES, rows);
-  return written;
+  return (await insertRows(client, 'agg_user_activity_changes', ACTIVITY_CHANGES, rows, { contentToken: `${topology}@${attempt.token}` })).length;
 }
 
 /** Writes session results as snapshots; a retraction deletes the session it names. */
-export async function writeSessionResults(client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[]): Promise<void> {
-  await insertRows(
+export async function writeSessionResults(client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[]): Promise<number> {
+  const refused = await insertRows(
     client,
     'agg_user_sessions',
     SESSIONS,
@@ -289,9 +295,10 @@ export async function writeSessionResults(client: ClickHouseClient, topology: st
       duration_ms: durationMs(result.aggregate),
     })),
   );
+  return refused.length;
 }
 
-export async function recordLateEvents(client: ClickHouseClient, entries: Array<{ topology: string; late: LateEvent<TrackedEvent>[] }>): Promise<void> {
+export async function recordLateEvents(client: ClickHouseClient, entries: Array<{ topology: string; late: LateEvent<TrackedEvent>[] }>): Promise<number> {
   const values = entries.flatMap(({ topology, late }) =>
     late.map(({ key, window, event, lateByMs, corrected }): LateEventRow => ({
       topology,
@@ -303,7 +310,7 @@ export async function recordLateEvents(client: ClickHouseClient, entries: Array<
       corrected: corrected ? 1 : 0,
     })),
   );
-  await insertRows(client, 'late_events', LATE_EVENTS, values);
+  return (await insertRows(client, 'late_events', LATE_EVENTS, values)).length;
 }
 
 export interface WatermarkRow {
@@ -314,8 +321,8 @@ export interface WatermarkRow {
   lateEvents: number;
 }
 
-export async function recordWatermarks(client: ClickHouseClient, rows: WatermarkRow[]): Promise<void> {
-  await insertRows(
+export async function recordWatermarks(client: ClickHouseClient, rows: WatermarkRow[]): Promise<number> {
+  const refused = await insertRows(
     client,
     'topology_watermarks',
     WATERMARKS,
@@ -329,4 +336,5 @@ export async function recordWatermarks(client: ClickHouseClient, rows: Watermark
         late_events: r.lateEvents,
       })),
   );
+  return refused.length;
 }

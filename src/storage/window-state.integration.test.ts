@@ -33,3 +33,26 @@ describe('window checkpoints', () => {
     expect(loaded.sort((a, b) => a.window.start - b.window.start)).toEqual([window('ann', 0, true, 3, 15n), window('ann', 60_000, false, 1, 19n)]);
   });
 });
+
+describe('window checkpoint deletion markers', () => {
+  it('are purged with the versions they delete by a cleanup merge, leaving only live checkpoints', async () => {
+    const topology = 'purge-test';
+    await writeCheckpoints(clickhouse(), [
+      { topology, partition: 0, version: 1n, checkpoint: { open: [window('ann', 0, false, 1, 1n), window('bob', 0, false, 1, 2n)], gone: [] } },
+    ]);
+    await writeCheckpoints(clickhouse(), [{ topology, partition: 0, version: 2n, checkpoint: { open: [], gone: [{ key: 'ann', start: 0 }] } }]);
+    const rows = async () =>
+      Number(
+        (
+          await (
+            await clickhouse().query({ query: `SELECT count() AS n FROM window_state WHERE topology = {topology:String}`, query_params: { topology }, format: 'JSONEachRow' })
+          ).json<{ n: string }>()
+        )[0]!.n,
+      );
+    expect(await rows()).toBe(3);
+    // What the table's forced merge does once its parts are an hour old (migration 0008).
+    await clickhouse().command({ query: 'OPTIMIZE TABLE window_state FINAL CLEANUP' });
+    expect(await rows()).toBe(1);
+    expect((await loadCheckpoint<{ events: number }>(clickhouse(), topology, 0)).map((w) => w.key)).toEqual(['bob']);
+  });
+});

@@ -53,7 +53,7 @@ export interface PartitionCheckpoint<A> {
 }
 
 /** One insert, so all or nothing, for every topology and partition of a round. */
-export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints: PartitionCheckpoint<A>[]): Promise<void> {
+export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints: PartitionCheckpoint<A>[]): Promise<number> {
   // Rows as whole literals, not spreads: every open window that changed is written after every batch.
   const values: StateRow[] = checkpoints.flatMap(({ topology, partition, version, checkpoint }) => {
     return [
@@ -87,7 +87,7 @@ export async function writeCheckpoints<A>(client: ClickHouseClient, checkpoints:
       })),
     ];
   });
-  await insertRows(client, 'window_state', WINDOW_STATE, values);
+  return (await insertRows(client, 'window_state', WINDOW_STATE, values)).length;
 }
 
 export async function loadCheckpoint<A>(client: ClickHouseClient, topology: string, partition: number): Promise<WindowCheckpoint<A>[]> {

@@ -19,7 +19,12 @@ export interface Aggregator<E, A> {
   clone(a: A): A;
   /** How many events are folded in: grows with every event, so results can be versioned by content. */
   weight(a: A): number;
+  /** Events folded into a shared bucket since the last call (a cap was reached): for a metric. */
+  drainShed?(): number;
 }
+
+/** The action that actions past a window's cap are counted under. */
+export const OTHER_ACTION = '$other';
 
 export interface NumericSummary {
   count: number;
@@ -52,14 +57,27 @@ function mergeSummary(a: NumericSummary | undefined, b: NumericSummary): Numeric
 }
 
 /** `numericProperties` are summed, min'd and max'd when an event carries them as numbers. */
-export function activityAggregator(options: { numericProperties?: string[] } = {}): Aggregator<TrackedEvent, ActivityAggregate> {
+/**
+ * `maxActions`: distinct actions one window counts; the events of any
+ * further action are counted under OTHER_ACTION, so one user sending random
+ * action names cannot grow a window (and its rows) without bound.
+ */
+export function activityAggregator(options: { numericProperties?: string[]; maxActions?: number } = {}): Aggregator<TrackedEvent, ActivityAggregate> {
   const numericProperties = options.numericProperties ?? [];
+  const maxActions = options.maxActions ?? Number.POSITIVE_INFINITY;
+  let shed = 0;
   return {
     describe: `activity(events, per action, first/last${numericProperties.length ? `, sum/min/max of ${numericProperties.join(', ')}` : ''})`,
     init: () => ({ events: 0, actions: {}, firstEventAt: Number.POSITIVE_INFINITY, lastEventAt: Number.NEGATIVE_INFINITY, numeric: {} }),
     add(acc, event) {
       acc.events += 1;
-      acc.actions[event.action] = (acc.actions[event.action] ?? 0) + 1;
+      let action = event.action;
+      // Counting keys only for an action new to the window: most events repeat one.
+      if (acc.actions[action] === undefined && Object.keys(acc.actions).length >= maxActions) {
+        action = OTHER_ACTION;
+        shed += 1;
+      }
+      acc.actions[action] = (acc.actions[action] ?? 0) + 1;
       acc.firstEventAt = Math.min(acc.firstEventAt, event.timestamp);
       acc.lastEventAt = Math.max(acc.lastEventAt, event.timestamp);
       for (const name of numericProperties) {
@@ -69,6 +87,11 @@ export function activityAggregator(options: { numericProperties?: string[] } = {
       return acc;
     },
     weight: (a) => a.events,
+    drainShed() {
+      const n = shed;
+      shed = 0;
+      return n;
+    },
     // By hand, not structuredClone: it runs for every result and checkpoint row, and was a tenth of the worker's time.
     clone(a) {
       const numeric: Record<string, NumericSummary> = {};

@@ -2,8 +2,15 @@
  * Retrying a sink write with capped exponential backoff, for as long as the
  * work is still ours: a sink that is down (ClickHouse restarting) delays the
  * partition instead of failing it, and the consumer keeps its heartbeats.
+ *
+ * Errors are classed (storage/write-errors.ts). Rows a table refuses are
+ * split out and moved aside below this level (insert-rows.ts), so what
+ * reaches a retry is retriable; a deterministic error that still does (a
+ * sink with nowhere to move its rows) is retried at the longest delay from
+ * the start, since a quick retry cannot help, and reported as such.
  */
 import { concatMap, defer, retry, throwError, timer, type Observable } from 'rxjs';
+import { classifyWriteError, type WriteErrorClass } from '../storage/write-errors.js';
 
 export interface BackoffPolicy {
   initialDelayMs: number;
@@ -27,7 +34,7 @@ export function retryWhileOwned<T>(
     /** Still ours to retry? (false once the partition was revoked) */
     owned: () => boolean;
     /** Called before each wait, e.g. to log and to heartbeat. */
-    onRetry: (error: unknown, attempt: number) => Promise<void> | void;
+    onRetry: (error: unknown, attempt: number, kind: WriteErrorClass) => Promise<void> | void;
   },
 ): Observable<T> {
   return defer(work).pipe(
@@ -36,9 +43,9 @@ export function retryWhileOwned<T>(
         if (!options.owned()) {
           return throwError(() => new AbandonedError('partition revoked; leaving the batch to its new owner', { cause: error }));
         }
-        return defer(async () => options.onRetry(error, attempt)).pipe(
-          concatMap(() => timer(backoffDelay(options.policy, attempt))),
-        );
+        const kind = classifyWriteError(error);
+        const delay = kind === 'retriable' ? backoffDelay(options.policy, attempt) : options.policy.maxDelayMs;
+        return defer(async () => options.onRetry(error, attempt, kind)).pipe(concatMap(() => timer(delay)));
       },
     }),
   );

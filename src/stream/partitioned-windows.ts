@@ -3,10 +3,23 @@
  * one watermark, per Kafka partition. State is held while the partition is
  * assigned; after a rebalance the new owner restores it from the last
  * checkpoint and the watermark committed with the offset.
+ *
+ * Event time is the client's claim: an event moves its partition's
+ * watermark to its time, but never beyond the time the API received it plus
+ * the grace period. A few devices whose clocks run an hour fast then have
+ * their own windows open an hour ahead, and close nobody else's.
  */
 import type { TrackedEvent } from '../model/event.js';
 import type { WindowedTopology } from './topology.js';
-import { WindowStore, type Checkpoint, type LateEvent, type StoreStats, type WindowCheckpoint, type WindowResult } from './window-store.js';
+import {
+  WindowStore,
+  type Checkpoint,
+  type LateEvent,
+  type Punctuation,
+  type StoreStats,
+  type WindowCheckpoint,
+  type WindowResult,
+} from './window-store.js';
 
 export interface PositionedEvent {
   event: TrackedEvent;
@@ -21,12 +34,18 @@ export interface PartitionOutput<A> {
   stats: StoreStats;
   /** What changed in the partition's open windows, to be written before the commit. */
   checkpoint: Checkpoint<A>;
+  /** Events folded into an overflow bucket by this call: windows at their cap (by the store) or actions (by the aggregator). */
+  shed: { windows: number; actions: number };
 }
 
 export class PartitionedWindows<A> {
   private readonly stores = new Map<number, WindowStore<TrackedEvent, A>>();
 
-  constructor(readonly topology: WindowedTopology<A>) {}
+  constructor(
+    readonly topology: WindowedTopology<A>,
+    /** Wall-clock punctuation of every partition's store (window-store.ts). */
+    private readonly punctuation?: Punctuation,
+  ) {}
 
   private store(partition: number): WindowStore<TrackedEvent, A> {
     let store = this.stores.get(partition);
@@ -39,7 +58,10 @@ export class PartitionedWindows<A> {
         late: t.late,
         key: t.groupBy.key,
         time: (event) => event.timestamp,
+        watermarkTime: (event) => event.received_at + t.graceMs,
         aggregator: t.aggregator,
+        ...(this.punctuation ? { punctuation: this.punctuation } : {}),
+        ...(t.maxOpenWindows === undefined ? {} : { maxOpenWindows: t.maxOpenWindows, overflowKey: t.groupBy.overflowKey }),
       });
       this.stores.set(partition, store);
     }
@@ -52,9 +74,10 @@ export class PartitionedWindows<A> {
   }
 
   /** See WindowStore: resumeFrom, restore, uncertainUntil. */
-  resume(partition: number, resumed: { watermark: number | undefined; windows: WindowCheckpoint<A>[]; uncertainBelow: bigint }): void {
+  resume(partition: number, resumed: { watermark: number | undefined; windows: WindowCheckpoint<A>[]; uncertainBelow: bigint }, now: number): void {
     const store = this.store(partition);
-    if (resumed.watermark !== undefined) store.resumeFrom(resumed.watermark);
+    store.tick(now);
+    store.resumeFrom(resumed.watermark ?? Number.NEGATIVE_INFINITY);
     store.restore(resumed.windows);
     store.uncertainUntil(resumed.uncertainBelow);
   }
@@ -68,10 +91,36 @@ export class PartitionedWindows<A> {
     return [...this.stores].map(([partition, store]) => ({ partition, ...store.stats() })).sort((a, b) => a.partition - b.partition);
   }
 
-  process(partition: number, events: PositionedEvent[]): PartitionOutput<A> {
+  /** Whether this partition's state is held (it was resumed, or processed). */
+  holds(partition: number): boolean {
+    return this.stores.has(partition);
+  }
+
+  /** `now`: the wall time, for punctuation. */
+  process(partition: number, events: PositionedEvent[], now: number): PartitionOutput<A> {
     const store = this.store(partition);
+    store.tick(now);
+    const shedBefore = store.stats().shedEvents;
     const late = events.flatMap(({ event, offset, replayed }) => store.add(event, offset, replayed));
     const results = store.advance();
-    return { results, late, stats: store.stats(), checkpoint: store.checkpoint() };
+    const stats = store.stats();
+    const shed = { windows: stats.shedEvents - shedBefore, actions: this.topology.aggregator.drainShed?.() ?? 0 };
+    return { results, late, stats, checkpoint: store.checkpoint(), shed };
+  }
+
+  /**
+   * Wall-clock punctuation between rounds: the watermark of an idle
+   * partition (`caughtUp`: nothing left to read) flows on, and what is due
+   * is emitted. Undefined when nothing changed.
+   */
+  punctuate(partition: number, now: number, caughtUp: boolean): PartitionOutput<A> | undefined {
+    const store = this.stores.get(partition);
+    if (!store) return undefined;
+    store.tick(now);
+    const moved = store.advanceIdle(caughtUp);
+    const results = store.advance();
+    const checkpoint = store.checkpoint();
+    if (!moved && results.length === 0 && checkpoint.open.length === 0 && checkpoint.gone.length === 0) return undefined;
+    return { results, late: [], stats: store.stats(), checkpoint, shed: { windows: 0, actions: 0 } };
   }
 }

@@ -4,7 +4,7 @@
  *
  *   stream('user-activity-1m', 'events')
  *     .groupBy('user', userKey)
- *     .windowedBy(tumbling(minutes(1)), { grace: seconds(30) })
+ *     .windowedBy(tumbling(minutes(1)), { grace: seconds(30), maxOpenWindows: 50_000 })
  *     .aggregate(activityAggregator())
  *     .emit(rolling(seconds(10)))
  *     .onLate('drop')
@@ -27,9 +27,11 @@ export interface GroupKey {
 export interface WindowedTopology<A> {
   name: string;
   source: 'events';
-  groupBy: { name: string; key(event: TrackedEvent): string };
+  groupBy: { name: string; key(event: TrackedEvent): string; overflowKey?(key: string): string };
   window: WindowSpec;
   graceMs: Millis;
+  /** Open windows per partition at most; events that would open more go to the group's overflow key (window-store.ts). */
+  maxOpenWindows?: number;
   aggregator: Aggregator<TrackedEvent, A>;
   emit: EmitPolicy;
   late: LatePolicy;
@@ -46,6 +48,13 @@ export function userKey(event: TrackedEvent): string {
   return `${event.project_id}${SEPARATOR}${event.user_id}`;
 }
 
+/** The user that events past the open-window cap are counted under, per project. */
+export const OTHER_USER = '$other';
+
+export function userOverflowKey(key: string): string {
+  return `${splitUserKey(key).project_id}${SEPARATOR}${OTHER_USER}`;
+}
+
 export function splitUserKey(key: string): GroupKey {
   const at = key.indexOf(SEPARATOR);
   return { project_id: key.slice(0, at), user_id: key.slice(at + 1) };
@@ -54,17 +63,18 @@ export function splitUserKey(key: string): GroupKey {
 /** Starts a definition: `stream(name, 'events').groupBy(...)...to(sink)`. */
 export function stream(name: string, source: 'events') {
   return {
-    groupBy: (groupName: string, key: (event: TrackedEvent) => string) => ({
-      windowedBy: (window: WindowSpec, { grace }: { grace: Millis }) => ({
+    groupBy: (groupName: string, key: (event: TrackedEvent) => string, overflowKey?: (key: string) => string) => ({
+      windowedBy: (window: WindowSpec, { grace, maxOpenWindows }: { grace: Millis; maxOpenWindows?: number }) => ({
         aggregate: <A>(aggregator: Aggregator<TrackedEvent, A>) => ({
           emit: (emit: EmitPolicy) => ({
             onLate: (late: LatePolicy) => ({
               to: (sink: string): WindowedTopology<A> => ({
                 name,
                 source,
-                groupBy: { name: groupName, key },
+                groupBy: overflowKey ? { name: groupName, key, overflowKey } : { name: groupName, key },
                 window,
                 graceMs: grace,
+                ...(maxOpenWindows === undefined ? {} : { maxOpenWindows }),
                 aggregator,
                 emit,
                 late,
@@ -89,7 +99,7 @@ export function describeTopology(topology: WindowedTopology<unknown>): string {
     `${topology.name}: ${topology.source}`,
     'decode(by schema id)',
     `groupBy(${topology.groupBy.name})`,
-    `windowedBy(${describeWindow(topology.window)}, grace ${duration(topology.graceMs)})`,
+    `windowedBy(${describeWindow(topology.window)}, grace ${duration(topology.graceMs)}${topology.maxOpenWindows === undefined ? '' : `, at most ${topology.maxOpenWindows} open per partition, the rest to ${OTHER_USER}`})`,
     `aggregate(${topology.aggregator.describe})`,
     `emit(${emit})`,
     `late(${topology.late})`,

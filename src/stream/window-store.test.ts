@@ -381,3 +381,116 @@ describe('what storage holds for a window before each result (replaces)', () => 
     expect(merged.replaces).toBe('unknown');
   });
 });
+
+describe('a client clock running fast', () => {
+  it('moves the watermark no further than the time received plus the grace, so on-time events are not late', () => {
+    const s = new WindowStore<TrackedEvent, ActivityAggregate>({
+      spec: tumbling(minutes(1)),
+      graceMs: seconds(30),
+      emit: { kind: 'final' },
+      late: 'drop',
+      key: (e) => e.user_id,
+      time: (e) => e.timestamp,
+      watermarkTime: (e) => e.received_at + seconds(30),
+      aggregator: activityAggregator({ numericProperties: [] }),
+    });
+    const now = minutes(100);
+    const fast = Array.from({ length: 300 }, (_, i) => ({ ...event(`fast_${i}`, now + minutes(59)), received_at: now }));
+    const onTime = Array.from({ length: 10 }, (_, i) => ({ ...event('honest', now + seconds(1 + i)), received_at: now + seconds(1 + i) }));
+    const { late } = run(s, [fast, onTime]);
+    expect(late).toEqual([]);
+    expect(s.watermark).toBe(now + seconds(30));
+    // Once the honest clock passes the honest window's end plus the grace, it closes with all 10.
+    const { results } = run(s, [[event('honest', now + minutes(1) + seconds(30))]]);
+    expect(results.filter((r) => r.key === 'honest').map(summary)).toEqual([{ key: 'honest', start: now, kind: 'final', revision: 21, events: 10 }]);
+  });
+});
+
+describe('wall-clock punctuation', () => {
+  function punctuated() {
+    return new WindowStore<TrackedEvent, ActivityAggregate>({
+      spec: tumbling(minutes(1)),
+      graceMs: seconds(30),
+      emit: { kind: 'rolling', everyMs: seconds(10) },
+      late: 'drop',
+      key: (e) => e.user_id,
+      time: (e) => e.timestamp,
+      punctuation: { emitWithinMs: 1_000, idleAfterMs: seconds(30) },
+      aggregator: activityAggregator({ numericProperties: [] }),
+    });
+  }
+  const wall = 1_000_000;
+
+  it('emits changes that waited the bound in wall time, though event time stood still', () => {
+    const s = punctuated();
+    s.tick(wall);
+    s.add(event('ann', seconds(1)), 0n);
+    expect(s.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'update', revision: 2, events: 1 }]);
+    s.tick(wall + 100);
+    s.add(event('ann', seconds(2)), 1n); // 1 s of event time later: not due by the rolling rate
+    expect(s.advance()).toEqual([]);
+    s.tick(wall + 1_099);
+    expect(s.advance()).toEqual([]);
+    s.tick(wall + 1_100);
+    expect(s.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'update', revision: 4, events: 2 }]);
+    s.tick(wall + 5_000);
+    expect(s.advance()).toEqual([]); // nothing changed since
+  });
+
+  it('lets an idle, caught-up partition follow the wall clock from its last record, so its windows close', () => {
+    const s = punctuated();
+    s.tick(wall);
+    s.add(event('ann', seconds(50)), 0n);
+    s.advance();
+    s.tick(wall + seconds(30) + seconds(40));
+    expect(s.advanceIdle(false)).toBe(false); // records left to read: event time waits for them
+    expect(s.advanceIdle(true)).toBe(true);
+    expect(s.watermark).toBe(seconds(90)); // 50 s + (70 s - 30 s idle)
+    expect(s.advance().map(summary)).toEqual([{ key: 'ann', start: 0, kind: 'final', revision: 3, events: 1 }]);
+  });
+
+  it('does not move a watermark it has none of, nor before the idle time', () => {
+    const s = punctuated();
+    s.tick(wall + minutes(10));
+    expect(s.advanceIdle(true)).toBe(false);
+    s.add(event('ann', seconds(50)), 0n);
+    s.tick(wall + minutes(10) + seconds(29));
+    expect(s.advanceIdle(true)).toBe(false);
+  });
+});
+
+describe('bounded state', () => {
+  it('folds the events of keys past the open-window cap into the overflow key, totals exact', () => {
+    const s = new WindowStore<TrackedEvent, ActivityAggregate>({
+      spec: tumbling(minutes(1)),
+      graceMs: seconds(30),
+      emit: { kind: 'final' },
+      late: 'drop',
+      key: (e) => e.user_id,
+      time: (e) => e.timestamp,
+      maxOpenWindows: 3,
+      overflowKey: () => '$other',
+      aggregator: activityAggregator({ numericProperties: [] }),
+    });
+    const users = Array.from({ length: 10 }, (_, i) => event(`user_${i}`, seconds(1 + i)));
+    const { results } = run(s, [users, [event('user_0', seconds(20))], [event('closer', minutes(2))]]);
+    // 7 users past the cap, and the closer: the windows it closes are still open when it comes.
+    expect(s.stats()).toMatchObject({ shedEvents: 8 });
+    expect(results.map(summary)).toEqual([
+      { key: '$other', start: 0, kind: 'final', revision: 15, events: 7 },
+      { key: 'user_0', start: 0, kind: 'final', revision: 5, events: 2 }, // a key with an open window keeps it
+      { key: 'user_1', start: 0, kind: 'final', revision: 3, events: 1 },
+      { key: 'user_2', start: 0, kind: 'final', revision: 3, events: 1 },
+    ]);
+  });
+
+  it('counts actions past the per-window cap under $other', () => {
+    const aggregator = activityAggregator({ maxActions: 2 });
+    let acc = aggregator.init();
+    for (const action of ['view', 'click', 'buy', 'view', 'x1', 'x2']) acc = aggregator.add(acc, event('ann', 0, action));
+    expect(acc.actions).toEqual({ view: 2, click: 1, $other: 3 });
+    expect(acc.events).toBe(6);
+    expect(aggregator.drainShed!()).toBe(3);
+    expect(aggregator.drainShed!()).toBe(0);
+  });
+});

@@ -3,9 +3,11 @@
  * windows per key, the partition's watermark, and what to emit.
  *
  * Time is event time only. The watermark is the latest event time seen in
- * the partition; a window closes once the watermark passes its end plus the
- * grace period. Everything here is driven by the events themselves (no wall
- * clock), and a result's revision is derived from its content (how many
+ * the partition, each event's time capped by `watermarkTime` (the worker
+ * caps it at the time the event was received plus the grace: a client whose
+ * clock runs fast cannot close everyone else's windows); a window closes
+ * once the watermark passes its end plus the grace period. Everything here
+ * is driven by the events themselves (no wall clock), and a result's revision is derived from its content (how many
  * events it holds, then final after update), not from how often it was
  * emitted: replaying records from Kafka yields results storage recognises,
  * and a rebuilt window continues the revisions of the one that was lost.
@@ -13,6 +15,17 @@
  * - Emit policy: `final` emits a window once, when it closes; `rolling` also
  *   emits updates while it is open, at most one per `everyMs` of event time
  *   per window (the bounded rate), then the final.
+ * - Wall-clock punctuation (`punctuation`, Kafka Streams' WALL_CLOCK_TIME
+ *   punctuator): answers do not wait for traffic. A rolling window's changes
+ *   are emitted at the latest `emitWithinMs` of wall time after they were
+ *   folded in, whatever event time does; and a partition that has read all
+ *   its records and received nothing for `idleAfterMs` lets its watermark
+ *   flow on with the wall clock (from where its last event left it), so its
+ *   windows close. The wall time is given (`tick`), never read here.
+ * - Bounded state (`maxOpenWindows`): once a partition holds that many open
+ *   windows, an event that would open another is folded into its
+ *   `overflowKey`'s window instead (counted in `shedEvents`), so random keys
+ *   cannot grow the state without bound; totals stay exact.
  * - Late policy, for an event whose window has already closed: always
  *   counted and reported; `drop` leaves the closed result alone, `correct`
  *   folds it in and emits the window again (a higher revision) while the
@@ -40,9 +53,23 @@ export interface WindowedAggregation<E, A> {
   late: LatePolicy;
   /** How long after closing a window's result is kept for late corrections (default: one window size or gap). */
   correctionHorizonMs?: Millis;
+  /** Wall-clock punctuation (see above); without it, only event time drives emits. */
+  punctuation?: Punctuation;
+  /** Open windows held at most (see above), with the key the rest is folded into. */
+  maxOpenWindows?: number;
+  overflowKey?(key: string): string;
   key(event: E): string;
   time(event: E): Millis;
+  /** How far the event may move the watermark (default: its time). Never above `time`. */
+  watermarkTime?(event: E): Millis;
   aggregator: Aggregator<E, A>;
+}
+
+export interface Punctuation {
+  /** Longest wall time an open window's folded-in changes wait to be emitted (rolling emits). */
+  emitWithinMs: Millis;
+  /** Wall time without records (and nothing left to read) after which the watermark follows the wall clock. */
+  idleAfterMs: Millis;
 }
 
 export type ResultKind = 'update' | 'final' | 'retract';
@@ -106,6 +133,8 @@ export interface Checkpoint<A> {
 /** Open or kept closed: which map holds it says which. */
 interface WindowState<A> extends Omit<WindowCheckpoint<A>, 'closed'> {
   changed: boolean;
+  /** Wall time of the first change not emitted yet (punctuation). */
+  changedAt: Millis;
   stored: Replaced<A>;
 }
 
@@ -114,6 +143,8 @@ export interface StoreStats {
   retainedClosedWindows: number;
   watermark: Millis;
   lateEvents: number;
+  /** Events folded into the overflow key because the open windows were at their cap. */
+  shedEvents: number;
 }
 
 const id = (key: string, start: Millis) => `${key}\u0000${start}`;
@@ -130,10 +161,16 @@ export class WindowStore<E, A> {
   private readonly saved = new Set<string>();
   private readonly horizonMs: Millis;
   private lateCount = 0;
+  private shedCount = 0;
   private replaying = false;
   /** Records below this offset may have had their windows written by an earlier owner. */
   private uncertainBelow = 0n;
   watermark: Millis = Number.NEGATIVE_INFINITY;
+  /** The wall time as of the last tick. */
+  private now: Millis = 0;
+  /** Wall time and watermark when the last record was added (or the partition resumed): where an idle watermark flows from. */
+  private lastRecordAt: Millis | undefined;
+  private watermarkAtLastRecord: Millis = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly definition: WindowedAggregation<E, A>) {
     const { spec } = definition;
@@ -155,6 +192,28 @@ export class WindowStore<E, A> {
    */
   resumeFrom(watermark: Millis) {
     this.watermark = Math.max(this.watermark, watermark);
+    this.lastRecordAt = this.now;
+    this.watermarkAtLastRecord = this.watermark;
+  }
+
+  /** The wall time now: what punctuation measures against. */
+  tick(now: Millis) {
+    this.now = now;
+  }
+
+  /**
+   * Punctuation of an idle partition: `caughtUp` says nothing is left to
+   * read. Once no record came for `idleAfterMs`, the watermark is where the
+   * last record left it plus the wall time since, less `idleAfterMs`.
+   * Returns whether it moved.
+   */
+  advanceIdle(caughtUp: boolean): boolean {
+    const p = this.definition.punctuation;
+    if (!p || !caughtUp || this.lastRecordAt === undefined || !Number.isFinite(this.watermarkAtLastRecord)) return false;
+    const flowed = this.watermarkAtLastRecord + (this.now - this.lastRecordAt - p.idleAfterMs);
+    if (flowed <= this.watermark) return false;
+    this.watermark = flowed;
+    return true;
   }
 
   /**
@@ -178,14 +237,28 @@ export class WindowStore<E, A> {
   add(event: E, offset: bigint, replayed = false): LateEvent<E>[] {
     this.replaying = replayed;
     const { definition } = this;
-    const key = definition.key(event);
+    let key = definition.key(event);
     const t = definition.time(event);
+    if (definition.overflowKey && this.open.size >= (definition.maxOpenWindows ?? Number.POSITIVE_INFINITY) && !this.holdsOpen(key, t)) {
+      key = definition.overflowKey(key);
+      this.shedCount += 1;
+    }
     const late =
       definition.spec.kind === 'session'
         ? this.addToSession(definition.spec.gapMs, key, t, event, offset)
         : fixedWindowsFor(definition.spec, t).flatMap((window) => this.addToFixed(key, window, event, offset));
-    this.watermark = Math.max(this.watermark, t);
+    const reached = definition.watermarkTime ? Math.min(t, definition.watermarkTime(event)) : t;
+    if (reached > this.watermark) this.watermark = reached;
+    this.lastRecordAt = this.now;
+    this.watermarkAtLastRecord = this.watermark;
     return late;
+  }
+
+  /** Whether the event's key already has an open window the event would join (checked only at the cap). */
+  private holdsOpen(key: string, t: Millis): boolean {
+    const { spec } = this.definition;
+    if (spec.kind === 'session') return (this.sessionsByKey.get(key)?.size ?? 0) > 0;
+    return fixedWindowsFor(spec, t).some((w) => this.open.has(id(key, w.start)));
   }
 
   private addToFixed(key: string, window: TimeWindow, event: E, offset: bigint): LateEvent<E>[] {
@@ -199,6 +272,7 @@ export class WindowStore<E, A> {
         aggregate: this.definition.aggregator.init(),
         emitted: false,
         changed: false,
+        changedAt: 0,
         emittedAt: undefined,
         throughOffset: 0n,
         stored: this.storedBefore(offset),
@@ -239,6 +313,7 @@ export class WindowStore<E, A> {
       aggregate: aggregator.init(),
       emitted: false,
       changed: false,
+      changedAt: 0,
       emittedAt: undefined,
       throughOffset: 0n,
       stored: this.storedBefore(offset),
@@ -254,6 +329,7 @@ export class WindowStore<E, A> {
         aggregate: aggregator.merge(session.aggregate, merged.aggregate),
         emitted: merged.emitted || session.emitted,
         changed: true,
+        changedAt: merged.changed ? merged.changedAt : this.now,
         emittedAt: session.emittedAt ?? merged.emittedAt,
         throughOffset: session.throughOffset > merged.throughOffset ? session.throughOffset : merged.throughOffset,
         // A session that only grew keeps its start, and what storage holds under it.
@@ -277,6 +353,7 @@ export class WindowStore<E, A> {
 
   private fold(stateId: string, state: WindowState<A>, event: E, offset: bigint) {
     state.aggregate = this.definition.aggregator.add(state.aggregate, event);
+    if (!state.changed) state.changedAt = this.now;
     state.changed = true;
     if (offset + 1n > state.throughOffset) state.throughOffset = offset + 1n;
     this.touched.add(stateId);
@@ -312,7 +389,9 @@ export class WindowStore<E, A> {
    * window end, then key, so a replay yields the same sequence.
    */
   advance(): WindowResult<A>[] {
-    const { emit } = this.definition;
+    const { emit, punctuation } = this.definition;
+    // Changes folded in at or before this wall time are due whatever event time says.
+    const changedBefore = punctuation ? this.now - punctuation.emitWithinMs : Number.NEGATIVE_INFINITY;
     const due = this.pending.splice(0);
     for (const [stateId, state] of this.open) {
       if (this.isClosed(state.window)) {
@@ -321,7 +400,11 @@ export class WindowStore<E, A> {
         this.touched.add(stateId);
         this.sessionsByKey.get(state.key)?.delete(stateId);
         if (this.definition.late === 'correct') this.closed.set(stateId, state);
-      } else if (emit.kind === 'rolling' && state.changed && (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs)) {
+      } else if (
+        emit.kind === 'rolling' &&
+        state.changed &&
+        (state.emittedAt === undefined || this.watermark - state.emittedAt >= emit.everyMs || state.changedAt <= changedBefore)
+      ) {
         state.emittedAt = this.watermark;
         due.push(this.result(state, 'update'));
         this.touched.add(stateId);
@@ -350,7 +433,7 @@ export class WindowStore<E, A> {
       const openState = this.open.get(stateId);
       const state = openState ?? this.closed.get(stateId);
       if (state) {
-        const { changed: _changed, stored: _stored, ...saved } = state;
+        const { changed: _changed, changedAt: _changedAt, stored: _stored, ...saved } = state;
         open.push({ ...saved, closed: openState === undefined, window: { ...saved.window }, aggregate: this.definition.aggregator.clone(saved.aggregate) });
         this.saved.add(stateId);
       } else if (this.saved.delete(stateId)) {
@@ -370,10 +453,10 @@ export class WindowStore<E, A> {
       this.saved.add(stateId);
       // Results of restored windows were written by an earlier owner, maybe more than the checkpoint knows.
       if (closed) {
-        this.closed.set(stateId, { ...saved, changed: false, stored: 'unknown' });
+        this.closed.set(stateId, { ...saved, changed: false, changedAt: 0, stored: 'unknown' });
         continue;
       }
-      this.open.set(stateId, { ...saved, changed: false, stored: 'unknown' });
+      this.open.set(stateId, { ...saved, changed: false, changedAt: 0, stored: 'unknown' });
       if (this.definition.spec.kind === 'session') {
         const ids = this.sessionsByKey.get(saved.key) ?? new Set<string>();
         ids.add(stateId);
@@ -383,6 +466,12 @@ export class WindowStore<E, A> {
   }
 
   stats(): StoreStats {
-    return { openWindows: this.open.size, retainedClosedWindows: this.closed.size, watermark: this.watermark, lateEvents: this.lateCount };
+    return {
+      openWindows: this.open.size,
+      retainedClosedWindows: this.closed.size,
+      watermark: this.watermark,
+      lateEvents: this.lateCount,
+      shedEvents: this.shedCount,
+    };
   }
 }

@@ -14,6 +14,12 @@
  *     whole round; rounds finish in order, so a round's writes never pass
  *     the previous round's
  *
+ *   between rounds (wall-clock punctuation, see batch-consumer): the
+ *     windows' changes waiting longer than the punctuation's bound, and the
+ *     windows an idle partition's watermark closed as it followed the wall
+ *     clock, written as a round's finish is (results, checkpoints,
+ *     watermarks), in the same order as the rounds
+ *
  * A partition's next owner (after a rebalance, a crash) restores the open
  * windows from their checkpoint and the watermark from the commit; records
  * replayed after a crash between checkpoint and commit are skipped by the
@@ -22,18 +28,18 @@
  */
 import { asyncScheduler, concatMap, defer, forkJoin, map, of, subscribeOn, type Observable } from 'rxjs';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { CommitPoint, CommittedPosition, PartitionBatch, TakenRound } from '../kafka/batch-consumer.js';
+import type { CommitPoint, CommittedPosition, HeldPartition, PartitionBatch, TakenRound } from '../kafka/batch-consumer.js';
 import type { Logger } from '../logger.js';
 import { secondsSince, type WorkerMetrics } from '../observability/metrics.js';
 import type { ActivityAggregate } from '../stream/aggregates.js';
 import { SINK_BACKOFF, retryWhileOwned, type Retried } from '../stream/backoff.js';
 import { PartitionedWindows, type PartitionOutput, type PositionedEvent } from '../stream/partitioned-windows.js';
 import { describeTopology, type WindowedTopology } from '../stream/topology.js';
-import type { WindowResult } from '../stream/window-store.js';
+import type { Punctuation, WindowResult } from '../stream/window-store.js';
 import { recordLateEvents, recordWatermarks, writeActivityResults, writeSessionResults, type SinkAttempt } from '../storage/window-results.js';
 import { storedThrough } from '../storage/events-table.js';
 import { loadCheckpoint, writeCheckpoints } from '../storage/window-state.js';
-import type { RawEventsOutput } from '../../topology/raw-events.js';
+import { roundToken, type RawEventsOutput } from '../../topology/raw-events.js';
 
 /** Kept with each committed offset (Kafka commit metadata, JSON). */
 export interface ResumeState {
@@ -53,10 +59,10 @@ export function parseResumeState(metadata: string | null): ResumeState | undefin
   }
 }
 
-/** Which table a topology's results go to. */
+/** Which table a topology's results go to; a write returns how many rows the table refused. */
 const SINKS: Record<
   string,
-  (client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[], attempt: SinkAttempt) => Promise<unknown>
+  (client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[], attempt: SinkAttempt) => Promise<number>
 > = {
   agg_user_activity_1m: writeActivityResults,
   agg_user_sessions: writeSessionResults,
@@ -76,6 +82,8 @@ export interface BatchPipelineDeps {
   committed: () => Promise<CommittedPosition[]>;
   logger: Logger;
   metrics: WorkerMetrics;
+  /** Wall-clock punctuation of the windows (window-store.ts); without it, event time alone drives them. */
+  punctuation?: Punctuation;
 }
 
 /** The steps that write to a sink, by their `sink` label in the write metrics. */
@@ -86,7 +94,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
   for (const topology of deps.topologies) {
     if (!SINKS[topology.sink]) throw new Error(`topology ${topology.name}: no sink for ${topology.sink}`);
   }
-  const windows = deps.topologies.map((topology) => new PartitionedWindows(topology));
+  const windows = deps.topologies.map((topology) => new PartitionedWindows(topology, deps.punctuation));
   let resumed = new Map<number, Promise<bigint>>();
   /** The group's committed positions, read once per assignment for all its partitions. */
   let committed: Promise<CommittedPosition[]> | undefined;
@@ -104,7 +112,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         const uncertainBelow = await storedThrough(deps.clickhouse, partition);
         for (const w of windows) {
           const saved = await loadCheckpoint<ActivityAggregate>(deps.clickhouse, w.topology.name, partition);
-          w.resume(partition, { watermark: state?.watermarks[w.topology.name], windows: saved, uncertainBelow });
+          w.resume(partition, { watermark: state?.watermarks[w.topology.name], windows: saved, uncertainBelow }, Date.now());
         }
         return state ? BigInt(state.processed) : 0n;
       });
@@ -128,8 +136,9 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     }
   }
 
-  function countProcessed(raw: RawEventsOutput) {
-    deps.metrics.eventsProcessed.inc({ outcome: 'stored' }, raw.stored);
+  function countProcessed(raw: RawEventsOutput, quarantined: number) {
+    deps.metrics.eventsProcessed.inc({ outcome: 'stored' }, raw.stored - quarantined);
+    deps.metrics.eventsProcessed.inc({ outcome: 'quarantined' }, quarantined);
     deps.metrics.eventsProcessed.inc({ outcome: 'duplicate' }, raw.duplicates);
     deps.metrics.eventsProcessed.inc({ outcome: 'dead_lettered' }, raw.deadLettered);
   }
@@ -140,6 +149,8 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     for (const { kind } of output.results) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     for (const [kind, n] of byKind) deps.metrics.windowsEmitted.inc({ topology, kind }, n);
     deps.metrics.lateEvents.inc({ topology }, output.late.length);
+    if (output.shed.windows > 0) deps.metrics.windowsShed.inc({ topology, cap: 'window' }, output.shed.windows);
+    if (output.shed.actions > 0) deps.metrics.windowsShed.inc({ topology, cap: 'action' }, output.shed.actions);
   }
 
   function retriedFor(round: PartitionBatch[]): Retried {
@@ -147,7 +158,11 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     // A heartbeat after every step keeps the member in its group through a
     // long round (kafkajs only sends one when the interval has passed); all
     // batches share the one consumer, so any batch's heartbeat will do.
-    const heartbeat = () => round[0]!.heartbeat();
+    // A heartbeat refused (the group is rebalancing) is not the step's
+    // failure: what the step wrote stays written, and kafkajs rejoins on its
+    // own; failing the step would rewrite it, and hold the rebalance, which
+    // waits for this round, until the member is dropped.
+    const heartbeat = () => round[0]!.heartbeat().catch((err: unknown) => log.debug({ err, partitions }, 'heartbeat refused'));
     return (what, work) =>
       retryWhileOwned(async () => {
         const result = await timedSinkWrite(what, work);
@@ -157,8 +172,9 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         policy: SINK_BACKOFF,
         // A round is retried as a whole, so only while every partition in it is still ours.
         owned: () => round.every((b) => !b.isStale()),
-        onRetry: async (err, attempt) => {
-          log.warn({ err, attempt, partitions, what }, 'step failed; retrying');
+        onRetry: async (err, attempt, kind) => {
+          if (kind === 'deterministic') log.error({ err, attempt, partitions, what }, 'step failed with an error retrying cannot fix; retrying slowly');
+          else log.warn({ err, attempt, partitions, what }, 'step failed; retrying');
           await heartbeat();
         },
       });
@@ -174,22 +190,32 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
     for (const { event, partition, offset } of raw.canonical) {
       byPartition.get(partition)?.push({ event, offset, replayed: offset < replayedBelow.get(partition)! });
     }
+    const now = Date.now();
     const outputs = windows.map((w) => ({
       topology: w.topology,
-      partitions: batches.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!) })),
+      partitions: batches.map((batch) => ({ batch, output: w.process(batch.partition, byPartition.get(batch.partition)!, now) })),
     }));
     for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
     return outputs;
   }
 
-  function writeWindows(outputs: WindowOutputs, retried: Retried) {
+  /** Derived rows a table refused: dropped (they can be rebuilt from the raw events), but never silently. */
+  function refusedRows(sink: string, refused: number, partitions: number[]) {
+    if (refused === 0) return;
+    deps.metrics.rowsRefused.inc({ sink }, refused);
+    log.error({ sink, refused, partitions }, 'rows refused by ClickHouse were left out of the write');
+  }
+
+  /** `token`: names the write for ClickHouse's insert deduplication, the same for each of its attempts. */
+  function writeWindows(outputs: WindowOutputs, retried: Retried, partitions: number[], token: string) {
     let attempts = 0;
     return retried('window results', async () => {
-      const attempt: SinkAttempt = { retry: attempts++ > 0 };
-      for (const { topology, partitions } of outputs) {
-        await SINKS[topology.sink]!(deps.clickhouse, topology.name, partitions.flatMap(({ output }) => output.results), attempt);
+      const attempt: SinkAttempt = { retry: attempts++ > 0, token };
+      for (const { topology, partitions: written } of outputs) {
+        const refused = await SINKS[topology.sink]!(deps.clickhouse, topology.name, written.flatMap(({ output }) => output.results), attempt);
+        refusedRows(topology.sink, refused, partitions);
       }
-      await writeCheckpoints(
+      const refusedCheckpoints = await writeCheckpoints(
         deps.clickhouse,
         outputs.flatMap(({ topology, partitions }) =>
           partitions.map(({ batch, output }) => ({
@@ -200,11 +226,13 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           })),
         ),
       );
-      await recordLateEvents(
+      refusedRows('window_state', refusedCheckpoints, partitions);
+      const refusedLate = await recordLateEvents(
         deps.clickhouse,
         outputs.map(({ topology, partitions }) => ({ topology: topology.name, late: partitions.flatMap(({ output }) => output.late) })),
       );
-      await recordWatermarks(
+      refusedRows('late_events', refusedLate, partitions);
+      const refusedWatermarks = await recordWatermarks(
         deps.clickhouse,
         outputs.flatMap(({ topology, partitions }) =>
           partitions.map(({ batch, output }) => ({
@@ -216,6 +244,7 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           })),
         ),
       );
+      refusedRows('topology_watermarks', refusedWatermarks, partitions);
     });
   }
 
@@ -238,6 +267,25 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
         sink: w.topology.sink,
         partitions: w.state().map((p) => ({ ...p, watermark: Number.isFinite(p.watermark) ? new Date(p.watermark).toISOString() : null })),
       })),
+    /**
+     * Wall-clock punctuation of the partitions held, between rounds: what
+     * it emitted, to write (undefined when nothing is due). Each partition's
+     * checkpoint keeps the version of its last round.
+     */
+    punctuate(held: HeldPartition[]): Observable<unknown> | undefined {
+      const now = Date.now();
+      const outputs: WindowOutputs = windows.map((w) => ({
+        topology: w.topology,
+        partitions: held.flatMap(({ batch, caughtUp }) => {
+          const output = w.punctuate(batch.partition, now, caughtUp);
+          return output ? [{ batch, output }] : [];
+        }),
+      }));
+      if (outputs.every((o) => o.partitions.length === 0)) return undefined;
+      for (const { topology, partitions } of outputs) for (const { output } of partitions) countWindows(topology.name, output);
+      const batches = held.map((h) => h.batch);
+      return writeWindows(outputs, retriedFor(batches), batches.map((b) => b.partition), `punctuation:${roundToken(batches)}`);
+    },
     onAssignment() {
       for (const w of windows) w.reset();
       resumed = new Map();
@@ -250,20 +298,26 @@ export function createBatchPipeline(deps: BatchPipelineDeps) {
           const replayEnds = new Map(round.map((b, i) => [b.partition, replayedBelow[i]!]));
           return deps.raw(round, retried).pipe(
             concatMap((raw) => {
-              countProcessed(raw);
               // The raw insert goes out first and the windows are computed
               // while ClickHouse takes it (on the other core); their results
               // are written only once it is stored, which is what lets a
               // partition's stored offsets bound what any owner has written.
               const computed = defer(() => of(computeWindows(round, raw, replayEnds))).pipe(subscribeOn(asyncScheduler));
-              return forkJoin([raw.insert, computed]);
+              return forkJoin([raw.insert, computed, of(raw)]);
             }),
             // The commit points carry the watermarks as of this round: the next
             // round may be folded in before this one's results are written.
-            map(([, outputs]) => ({
-              commits: round.map((batch, i) => commitPoint(batch, replayedBelow[i]!)),
-              finish: writeWindows(outputs, retried),
-            })),
+            map(([quarantined, outputs, raw]) => {
+              countProcessed(raw, quarantined);
+              if (quarantined > 0) {
+                deps.metrics.rowsRefused.inc({ sink: 'events' }, quarantined);
+                log.error({ quarantined, partitions: round.map((b) => b.partition) }, 'events refused by ClickHouse moved to the dead-letter topic');
+              }
+              return {
+                commits: round.map((batch, i) => commitPoint(batch, replayedBelow[i]!)),
+                finish: writeWindows(outputs, retried, round.map((b) => b.partition), roundToken(round)),
+              };
+            }),
           );
         }),
       );

@@ -104,13 +104,21 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     committed: () => committedPositions(kafka, groupId, topic),
     logger,
     metrics,
+    punctuation: { emitWithinMs: config.topology.emitWithinMs, idleAfterMs: config.topology.idleAfterMs },
   });
   view.topologies = pipeline.state;
   logger.info({ topologies: [RAW_TOPOLOGY, ...pipeline.describe()] }, 'topologies');
 
   consumer = await runBatchConsumer(
     kafka,
-    { groupId, topic, partitionsConsumedConcurrently: config.kafka.eventsPartitions },
+    {
+      groupId,
+      topic,
+      partitionsConsumedConcurrently: config.kafka.eventsPartitions,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      // Four looks per bound: a change waits at most the bound and a quarter of it before its write starts.
+      punctuateEveryMs: Math.max(50, Math.floor(config.topology.emitWithinMs / 4)),
+    },
     pipeline,
     logger,
     lagObserver(metrics),
