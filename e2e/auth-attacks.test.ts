@@ -416,11 +416,9 @@ describe("2. a write key writes its own project's events only", () => {
     expect(await count('user_id = {marker:String}', { marker })).toBe(2);
   });
 
-  // Deduplication keys on event_id alone (raw-events topology, event_ids_by_time), a key space
-  // every tenant shares: a client of one project that sends an id first makes another project's
-  // event with that id a "duplicate", dropped without a word (202 to its sender). The fix keys the
-  // lookup on (project_id, event_id): a migration of event_ids_by_time and the worker's hot path.
-  it.fails("never drops one project's event because another project sent its event_id first", async () => {
+  // Deduplication is keyed on (project_id, event_id) (migration 0010): a client of one project that
+  // sends another project's event id first does not make that project's event a "duplicate".
+  it("never drops one project's event because another project sent its event_id first", async () => {
     const id = randomUUID();
     const marker = `collide_${randomUUID()}`;
     await accepted(await track(base1, bearer(keys.alphaWrite), { event_id: id, user_id: marker, action: 'first' }));
@@ -428,6 +426,7 @@ describe("2. a write key writes its own project's events only", () => {
     expect(await accepted(await track(base1, bearer(keys.betaWrite), { event_id: id, user_id: marker, action: 'victim' }))).toEqual([id]);
     await afterSentinel(marker, bearer(keys.betaWrite));
     expect(await count("event_id = {id:UUID} AND project_id = 'beta'", { id })).toBe(1);
+    expect(await count("event_id = {id:UUID} AND project_id = 'alpha'", { id })).toBe(1);
   });
 });
 

@@ -4,7 +4,7 @@
  *   source  streamtrack.events (Avro, Confluent wire format)
  *   -> decode by the writer schema id, resolved to the newest schema
  *   -> branch: undecodable -> dead-letter topic (with the reason)
- *   -> dedupe by event_id: within the round, then against `event_ids_by_time`
+ *   -> dedupe by (project_id, event_id): within the round, then against `event_ids_by_time`
  *   -> sink   ClickHouse `events`, one insert per round, with an
  *             insert_deduplication_token naming its batches' offset ranges
  *             (a retried insert is ignored; a replay after a crash may form
@@ -65,10 +65,14 @@ type DecodedRecord = { ok: true; topic: string; partition: number; offset: strin
 type Undecoded = { ok: false; letter: DeadLetter };
 type Decoded = DecodedRecord | Undecoded;
 
-/** First occurrence of each event_id wins, in the order given. */
-function firstPerEventId<T extends { event: { event_id: string } }>(decoded: T[]): T[] {
-  const seen = new Set<string>();
-  return decoded.filter(({ event }) => !seen.has(event.event_id) && seen.add(event.event_id));
+/** First occurrence of each event_id of a project wins, in the order given: ids are unique within a project only. */
+function firstPerEventId<T extends { event: { event_id: string; project_id: string } }>(decoded: T[]): T[] {
+  const seen = new Map<string, Set<string>>();
+  return decoded.filter(({ event }) => {
+    let ofProject = seen.get(event.project_id);
+    if (!ofProject) seen.set(event.project_id, (ofProject = new Set()));
+    return !ofProject.has(event.event_id) && ofProject.add(event.event_id);
+  });
 }
 
 /** Names an insert's content for ClickHouse's insert deduplication: its batches' offset ranges. */
@@ -125,7 +129,7 @@ export function rawEventsTopology(deps: RawEventsDeps) {
             const sources: DecodedRecord[] = [];
             const canonical: CanonicalEvent[] = [];
             for (const e of events) {
-              const position = stored.get(e.event.event_id);
+              const position = stored.of(e.event.project_id, e.event.event_id);
               if (position === undefined) {
                 rows.push(toRow(e.event, e, e.schemaId)); // fresh
                 sources.push(e);

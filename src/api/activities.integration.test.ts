@@ -313,6 +313,6 @@ describe('stored event positions (the lookup behind wait_for and the worker’s 
     const ids = seeded.slice(0, 60_000).map((e) => e.event_id);
     const positions = await storedEventPositions(clickhouse, [...ids, randomUUID()]);
     expect(positions.size).toBe(60_000);
-    expect(positions.get(ids[59_999]!)).toBe('0:59999');
+    expect(positions.of('default', ids[59_999]!)).toBe('0:59999');
   });
 });

@@ -124,8 +124,40 @@ const BY_TIME_AND_ID = `(UUIDv7ToDateTime(event_id), event_id) IN (SELECT UUIDv7
 const WITHOUT_TIME = `UUIDv7ToDateTime(event_id) = toDateTime64(0, 3, 'UTC') AND event_id IN (${IDS})`;
 
 /**
- * Which of these event ids are stored already, and from which Kafka record
- * (`partition:offset`): primary-key lookups in `event_ids_by_time`, as many
+ * Where stored events came from, `partition:offset`, by event id and
+ * project: an event id is unique within its project (migration 0010). An id
+ * stored before that migration has no project ('') and answers for every
+ * project.
+ */
+export class StoredPositions {
+  private readonly byId = new Map<string, Map<string, string>>();
+
+  add(eventId: string, projectId: string, position: string): void {
+    let ofId = this.byId.get(eventId);
+    if (!ofId) this.byId.set(eventId, (ofId = new Map()));
+    ofId.set(projectId, position);
+  }
+
+  /** The record this project's event was stored from, if it is stored. */
+  of(projectId: string, eventId: string): string | undefined {
+    const ofId = this.byId.get(eventId);
+    return ofId && (ofId.get(projectId) ?? ofId.get(''));
+  }
+
+  /** Whether the id is stored in any project. */
+  has(eventId: string): boolean {
+    return this.byId.has(eventId);
+  }
+
+  /** How many distinct ids are stored. */
+  get size(): number {
+    return this.byId.size;
+  }
+}
+
+/**
+ * Which of these event ids are stored already, in which projects, and from
+ * which Kafka record: primary-key lookups in `event_ids_by_time`, as many
  * as the URL budget needs. An id stored twice by a race keeps its first
  * record. A UUIDv7 is looked up by its time and id, so the lookup reads only
  * the granules of that time (migration 0006); the other ids by id within
@@ -136,21 +168,22 @@ const WITHOUT_TIME = `UUIDv7ToDateTime(event_id) = toDateTime64(0, 3, 'UTC') AND
  * the client's: the API's carries its read limits, the worker's none (a
  * round's lookup is as large as the round).
  */
-export async function storedEventPositions(client: ClickHouseClient, ids: string[], signal?: AbortSignal): Promise<Map<string, string>> {
-  const positions = new Map<string, string>();
+export async function storedEventPositions(client: ClickHouseClient, ids: string[], signal?: AbortSignal): Promise<StoredPositions> {
+  const positions = new StoredPositions();
   // Character 14 is the version digit of a UUID's text.
   const v7 = ids.filter((id) => id[14] === '7');
   const others = v7.length === ids.length ? [] : ids.filter((id) => id[14] !== '7');
   for (const [group, condition] of [[v7, BY_TIME_AND_ID], [others, WITHOUT_TIME]] as const) {
     for (const chunk of chunkByCost(group, () => ID_URL_COST)) {
       const result = await client.query({
-        query: `SELECT toString(event_id) AS id, argMin(concat(toString(kafka_partition), ':', toString(kafka_offset)), stored_at) AS position
-                FROM event_ids_by_time WHERE ${condition} GROUP BY event_id`,
+        query: `SELECT toString(event_id) AS id, project_id AS project,
+                       argMin(concat(toString(kafka_partition), ':', toString(kafka_offset)), stored_at) AS position
+                FROM event_ids_by_time WHERE ${condition} GROUP BY event_id, project_id`,
         query_params: { ids: chunk.join(',') },
         format: 'JSONEachRow',
         ...(signal ? { abort_signal: signal } : {}),
       });
-      for (const row of await result.json<{ id: string; position: string }>()) positions.set(row.id, row.position);
+      for (const row of await result.json<{ id: string; project: string; position: string }>()) positions.add(row.id, row.project, row.position);
     }
   }
   return positions;
