@@ -24,6 +24,7 @@ import type { Context } from 'hono';
 import type { FieldError } from '../ingestion/validate-event.js';
 import { idsOfProject, storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter } from '../storage/activity-query.js';
+import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
 import { readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
 import { decodeCursor, encodeCursor } from './activities-cursor.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
@@ -232,9 +233,9 @@ function scanRange(
   return { from, to };
 }
 
-/** A slot of both caps, or 429 `too_many_waits` at once. */
-function holdWait(deps: ActivitiesDeps, subject: string): () => void {
-  const ofKey = deps.waitsPerKey.tryAcquire(subject);
+/** A slot of both caps (the process's alone in open mode, where every client is one), or 429 `too_many_waits` at once. */
+function holdWait(deps: ActivitiesDeps, principal: Principal): () => void {
+  const ofKey = principal === OPEN_PRINCIPAL ? () => {} : deps.waitsPerKey.tryAcquire(principal.subject);
   const ofProcess = ofKey && deps.waits.tryAcquire();
   if (!ofProcess) {
     ofKey?.();
@@ -265,7 +266,7 @@ export function createActivitiesRoutes(deps: ActivitiesDeps) {
     };
     let waited: { satisfied: boolean; waited_ms: number } | undefined;
     if (query.wait_for.length > 0) {
-      const release = holdWait(deps, principal.subject);
+      const release = holdWait(deps, principal);
       try {
         waited = await waitUntilStored(clickhouse, query.wait_for, query.wait_ms, filter, clientGone(c));
       } finally {
