@@ -17,6 +17,7 @@ import { schemaVersionType } from '../testing/schemas.js';
 import { Stack } from '../testing/stack.js';
 import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
+import { varint } from '../testing/avro-bytes.js';
 
 const stack = new Stack();
 beforeAll(() => stack.start(1));
@@ -125,16 +126,8 @@ function blockCountBomb(schemaId: number): Buffer {
     timestamp: Date.now(),
     received_at: Date.now(),
   });
-  // v2 ends with properties {} (0), warnings [] (0), context null (union branch 0): replace the properties' 0 with 2^50, zig-zag.
-  const count = 2n ** 50n << 1n;
-  const varint: number[] = [];
-  for (let n = count; ; ) {
-    const low = Number(n & 0x7fn);
-    n >>= 7n;
-    varint.push(n > 0n ? low | 0x80 : low);
-    if (n === 0n) break;
-  }
-  return Buffer.concat([frame.subarray(0, frame.length - 3), Buffer.from(varint), Buffer.from([0, 0])]);
+  // v2 ends with properties {} (0), warnings [] (0), context null (union branch 0): replace the properties' 0 with 2^50.
+  return Buffer.concat([frame.subarray(0, frame.length - 3), Buffer.from(varint(2n ** 50n)), Buffer.from([0, 0])]);
 }
 
 function trackAs(userId: string, action: string) {

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort, spawnTypeScript } from '../testing/processes.js';
+import { freePort, isAlive, spawnTypeScript } from '../testing/processes.js';
 import { REPO_ROOT } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -55,15 +55,6 @@ function descendants(root: number): ProcessInfo[] {
   return tree;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 let npmStart: ChildProcess;
 let output = '';
 let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -104,7 +95,7 @@ afterAll(() => {
       // Gone.
     }
   }
-  if (npmStart?.pid && alive(npmStart.pid)) process.kill(npmStart.pid, 'SIGKILL');
+  if (npmStart?.pid && isAlive(npmStart.pid)) process.kill(npmStart.pid, 'SIGKILL');
 });
 
 describe('npm start', () => {
@@ -141,7 +132,7 @@ describe('npm start', () => {
     expect(end, output).toEqual({ code: null, signal: 'SIGINT' });
     expect(output).toMatch(/^\[start\] +stopped cleanly$/m);
     const left = await waitFor(() => {
-      const still = [npmStart.pid!, ...tree.map((proc) => proc.pid)].filter(alive);
+      const still = [npmStart.pid!, ...tree.map((proc) => proc.pid)].filter(isAlive);
       return still.length === 0 ? still : undefined;
     }, { timeoutMs: 5_000, what: `every process of npm start gone: ${JSON.stringify(tree)}` });
     expect(left).toEqual([]);

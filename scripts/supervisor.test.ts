@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../testing/wait-for.js';
 import { onInterrupt, supervise, type ChildSpec, type Output } from './supervisor.js';
+import { isAlive } from '../testing/processes.js';
 
 /** A node child running `code`; it prints `ready` once its handlers are installed. */
 function node(label: string, code: string): ChildSpec {
@@ -15,15 +16,6 @@ const IGNORES_SIGTERM = `process.on('SIGTERM', () => console.log('ignored')); co
 function capture(): Output & { lines: string[] } {
   const lines: string[] = [];
   return { lines, out: (line) => lines.push(line), err: (line) => lines.push(line) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const readyCount = (lines: string[], n: number) => (lines.filter((l) => l.endsWith(' ready')).length >= n ? true : undefined);
@@ -68,12 +60,12 @@ describe('supervise', () => {
     const supervision = supervise([node('stubborn', code)], { output, stopDeadlineMs: 300, label: 'start' });
     await waitFor(() => readyCount(output.lines, 1), { timeoutMs: 10_000 });
     const grandchild = Number(/grandchild (\d+)/.exec(output.lines.join('\n'))?.[1]);
-    expect(alive(grandchild)).toBe(true);
+    expect(isAlive(grandchild)).toBe(true);
     supervision.stop('SIGTERM');
     const end = await supervision.done;
     expect(end.exits[0]).toMatchObject({ label: 'stubborn', signal: 'SIGKILL' });
     expect(output.lines).toContain('[stubborn] ignored');
-    await waitFor(() => (alive(grandchild) ? undefined : true), { timeoutMs: 5_000, what: 'the grandchild gone' });
+    await waitFor(() => (isAlive(grandchild) ? undefined : true), { timeoutMs: 5_000, what: 'the grandchild gone' });
   });
 
   it('kill() ends every child at once', async () => {

@@ -20,6 +20,7 @@ import { isolatedConfig } from '../../testing/test-config.js';
 import { encodeAvroFrame } from '../serde/wire-format.js';
 import type { ErrorBody } from './errors.js';
 import { CONTENT_TYPES, type TrackResponse } from './track.js';
+import { varint } from '../../testing/avro-bytes.js';
 
 type RequestBody = string | Uint8Array | ReadableStream<Uint8Array>;
 
@@ -50,18 +51,6 @@ function post(body: RequestBody, contentType: string = CONTENT_TYPES.json, heade
 
 const v1 = schemaVersionType(1);
 const wireEvent = (schemaId: number, event: Record<string, unknown>) => encodeAvroFrame(schemaId, v1, event);
-
-/** Avro's zig-zag varint of a long. */
-function varint(value: bigint): number[] {
-  let n = value >= 0n ? value << 1n : (-value << 1n) - 1n;
-  const bytes: number[] = [];
-  do {
-    const low = Number(n & 0x7fn);
-    n >>= 7n;
-    bytes.push(n > 0n ? low | 0x80 : low);
-  } while (n > 0n);
-  return bytes;
-}
 
 /** A v1 frame whose properties and warnings (the last two fields, empty: one 0 byte each) become `tail`: about 100 bytes. */
 function bomb(tail: number[]): Buffer {

@@ -2,22 +2,11 @@ import { describe, expect, it } from 'vitest';
 import avro from 'avsc';
 import { schemaVersionType } from '../../testing/schemas.js';
 import { avroBoundsProblem, eventAvroBounds } from './bounded-avro.js';
+import { varint } from '../../testing/avro-bytes.js';
 
 const v1 = schemaVersionType(1);
 const v2 = schemaVersionType(2);
 const bounds = eventAvroBounds();
-
-/** Avro's zig-zag varint of any long, and beyond (to build overflowing ones). */
-export function varint(value: bigint): number[] {
-  let n = value >= 0n ? value << 1n : ((-value) << 1n) - 1n;
-  const bytes: number[] = [];
-  do {
-    const low = Number(n & 0x7fn);
-    n >>= 7n;
-    bytes.push(n > 0n ? low | 0x80 : low);
-  } while (n > 0n);
-  return bytes;
-}
 
 const event = {
   event_id: '0b8f6a52-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
