@@ -76,7 +76,8 @@ describe('supervise', () => {
       label: 'start',
     });
     await waitFor(() => readyCount(output.lines, 2), { timeoutMs: 10_000 });
-    supervision.stop('SIGINT');
+    // A stop the children ignore (SIGTERM), so only kill() can end them: a SIGINT could win the race.
+    supervision.stop('SIGTERM');
     supervision.kill();
     const end = await supervision.done;
     expect(end.exits.map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL']);
