@@ -6,7 +6,7 @@
 -- Ids stored before this migration have the project '' and answer for every
 -- project, as they did.
 ALTER TABLE event_ids_by_time
-    ADD COLUMN IF NOT EXISTS project_id LowCardinality(String) DEFAULT '' AFTER event_id,
+    ADD COLUMN IF NOT EXISTS project_id LowCardinality(String) AFTER event_id,
     MODIFY ORDER BY (UUIDv7ToDateTime(event_id), event_id, project_id);
 
 -- The new view is in place before the old one goes, so no stored event is
