@@ -62,6 +62,17 @@ describe('authenticator', () => {
     }
   });
 
+  it('refuses a key it verified before once a reload no longer has it (revoked)', async () => {
+    const made = newKey(['write']);
+    const stored: StoredKey = { keyId: made.keyId, projectId: 'a', name: '', scopes: ['write'], secretSha256: made.secretSha256, createdAt: 0, revokedAt: null };
+    let snapshot: KeySnapshot = { keys: new Map([[made.keyId, stored]]), projects: new Map([['a', project('a')]]), loadedAt: 0 };
+    const authenticator = createAuthenticator({ ...cacheOf(undefined), current: () => snapshot }, DEFAULTS);
+    expect((await authenticator.authenticate({ kind: 'key', key: made.key })).ok).toBe(true);
+    expect((await authenticator.authenticate({ kind: 'key', key: made.key })).ok).toBe(true);
+    snapshot = { ...snapshot, keys: new Map(), loadedAt: 1 };
+    expect(await authenticator.authenticate({ kind: 'key', key: made.key })).toMatchObject({ ok: false, failure: 'unauthenticated' });
+  });
+
   it('says unavailable, not unauthenticated, before the keys are loaded', async () => {
     const authenticator = createAuthenticator(cacheOf(undefined), DEFAULTS);
     expect(await authenticator.authenticate({ kind: 'key', key: 'x' })).toMatchObject({ ok: false, failure: 'unavailable' });

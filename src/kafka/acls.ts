@@ -13,12 +13,15 @@
  * against this by scripts/deploy-checks/k8s-security.test.ts). The tests
  * grant them to the native broker's role users for their own topics.
  */
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import type { Config } from '../config.js';
 import { deadLetterTopic } from './dead-letters.js';
 
 /** The processes that run as a role user of their own on the native broker. */
 export type KafkaRole = 'api' | 'worker';
+
+// From the default export: Node's ESM loader does not see these among the CommonJS module's named exports (tsx and the benches run on it).
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 /** Every StreamTrack Kafka user of a deployment: the roles, and init, which creates the topics. */
 export type KafkaUserRole = KafkaRole | 'init';
 
