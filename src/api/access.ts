@@ -43,7 +43,6 @@ export type AccessSettings =
   | { mode: 'keys'; authenticator: Authenticator; limiter: RateLimiter; queriesPerKey: ConcurrencyLimit };
 
 export function createAccessControl(settings: AccessSettings) {
-  const { mode } = settings;
   async function principalFor(credential: Credential | undefined): Promise<Principal> {
     if (settings.mode === 'open') return OPEN_PRINCIPAL;
     const outcome = await settings.authenticator.authenticate(credential);
@@ -78,8 +77,6 @@ export function createAccessControl(settings: AccessSettings) {
   }
 
   return {
-    mode,
-
     /** Read routes: a credential with `scope` in the Authorization header, one read off the limit. */
     reads(scope: Scope): MiddlewareHandler<{ Variables: PrincipalVariables }> {
       return async (c, next) => {
@@ -106,7 +103,7 @@ export function createAccessControl(settings: AccessSettings) {
      */
     async fromHeader(c: Context): Promise<Principal | undefined> {
       const credential = credentialFromHeader(requestHeader(c, 'authorization'));
-      return credential || mode === 'open' ? principalFor(credential) : undefined;
+      return credential || settings.mode === 'open' ? principalFor(credential) : undefined;
     },
 
     /** The writer of `events` events: the header's principal, else the body's `write_key`'s; scope and limit checked. */
@@ -120,7 +117,6 @@ export function createAccessControl(settings: AccessSettings) {
 }
 
 export type AccessControl = ReturnType<typeof createAccessControl>;
-
 
 /**
  * The project a read is confined to: the principal's. A `project_id`
