@@ -5,17 +5,9 @@
  * workers consume, and every probe asks the process for an endpoint it serves.
  * The kustomize binary comes from scripts/deploy-checks/k8s.sh --install.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const OVERLAYS = join(ROOT, 'k8s/overlays');
-const KUSTOMIZE = join(ROOT, '.cache/tools/bin/kustomize');
+import { installKustomize, overlays, renderOverlay } from './k8s-overlays.js';
 
 /**
  * The HTTP endpoints each process serves, the ConfigMap keys of its address,
@@ -85,11 +77,7 @@ const renders = new Map<string, Rendered>();
 function render(overlay: string): Rendered {
   const cached = renders.get(overlay);
   if (cached) return cached;
-  const out = execFileSync(KUSTOMIZE, ['build', join(OVERLAYS, overlay)], { encoding: 'utf8' });
-  const resources = parseAllDocuments(out).map((doc) => {
-    if (doc.errors.length > 0) throw doc.errors[0];
-    return doc.toJS() as unknown;
-  });
+  const resources = renderOverlay(overlay).documents;
   const ofKind = (kind: string) => resources.filter((r) => Named.parse(r).kind === kind);
   // The generated ConfigMap's name carries a content hash.
   const configMaps = ofKind('ConfigMap')
@@ -111,14 +99,7 @@ function probePort(container: Container, port: number | string): number | undefi
   return container.ports.find((p) => p.name === port)?.containerPort;
 }
 
-const overlays = readdirSync(OVERLAYS, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name);
-
-beforeAll(() => {
-  // Installs kustomize into .cache/tools/bin once; a no-op when it is there.
-  execFileSync('bash', [join(ROOT, 'scripts/deploy-checks/k8s.sh'), '--install'], { stdio: 'inherit' });
-}, 600_000);
+beforeAll(installKustomize, 600_000);
 
 describe('k8s overlays', () => {
   it('include dev and prod', () => {

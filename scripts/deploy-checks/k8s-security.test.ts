@@ -7,18 +7,14 @@
  * (k8s/kafka/) authenticates with SCRAM-SHA-512 and authorizes with ACLs.
  * The kustomize binary comes from scripts/deploy-checks/k8s.sh --install.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { roleAcls, type KafkaUserRole } from '../../src/kafka/acls.js';
+import { ROOT, installKustomize, overlays, renderOverlay } from './k8s-overlays.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const OVERLAYS = join(ROOT, 'k8s/overlays');
-const KUSTOMIZE = join(ROOT, '.cache/tools/bin/kustomize');
 
 const Resource = z.object({ kind: z.string(), metadata: z.object({ name: z.string() }).passthrough() }).passthrough();
 const EnvVar = z.object({
@@ -65,8 +61,8 @@ interface Rendered {
 }
 
 function render(overlay: string): Rendered {
-  const all = execFileSync(KUSTOMIZE, ['build', join(OVERLAYS, overlay)], { encoding: 'utf8' });
-  const resources = parseAllDocuments(all).map((doc) => Resource.parse(doc.toJS()));
+  const { text: all, documents } = renderOverlay(overlay);
+  const resources = documents.map((doc) => Resource.parse(doc));
   const ofKind = (kind: string) => resources.filter((r) => r.kind === kind);
   const config = ofKind('ConfigMap').find((c) => c.metadata.name.startsWith('streamtrack-config-'));
   return {
@@ -80,13 +76,7 @@ function render(overlay: string): Rendered {
 /** Which process each workload runs, and so which users it must have. */
 const ROLE_OF: Record<string, KafkaUserRole> = { 'streamtrack-api': 'api', 'streamtrack-worker': 'worker', 'streamtrack-init': 'init' };
 
-const overlays = readdirSync(OVERLAYS, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name);
-
-beforeAll(() => {
-  execFileSync('bash', [join(ROOT, 'scripts/deploy-checks/k8s.sh'), '--install'], { stdio: 'inherit' });
-}, 600_000);
+beforeAll(installKustomize, 600_000);
 
 describe.each(overlays)('k8s overlay %s', (overlay) => {
   it('runs each process as its own ClickHouse and Kafka user, passwords from Secrets only', () => {

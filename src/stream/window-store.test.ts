@@ -7,6 +7,7 @@ import {
   type Checkpoint,
   type EmitPolicy,
   type LatePolicy,
+  type WindowedAggregation,
   type WindowCheckpoint,
   type WindowResult,
 } from './window-store.js';
@@ -29,16 +30,17 @@ function event(user: string, at: number, action = 'click', properties: TrackedEv
   };
 }
 
-function store(spec: WindowSpec, options: { graceMs?: number; emit?: EmitPolicy; late?: LatePolicy; correctionHorizonMs?: number } = {}) {
+/** A store of per-user activity over `spec`: final results, 30 s of grace, late events dropped, unless `options` say otherwise. */
+function store(spec: WindowSpec, options: Partial<WindowedAggregation<TrackedEvent, ActivityAggregate>> = {}) {
   return new WindowStore<TrackedEvent, ActivityAggregate>({
     spec,
-    graceMs: options.graceMs ?? seconds(30),
-    emit: options.emit ?? { kind: 'final' },
-    late: options.late ?? 'drop',
-    ...(options.correctionHorizonMs === undefined ? {} : { correctionHorizonMs: options.correctionHorizonMs }),
+    graceMs: seconds(30),
+    emit: { kind: 'final' },
+    late: 'drop',
     key: (e) => e.user_id,
     time: (e) => e.timestamp,
     aggregator: activityAggregator({ numericProperties: ['amount'] }),
+    ...options,
   });
 }
 
@@ -384,16 +386,7 @@ describe('what storage holds for a window before each result (replaces)', () => 
 
 describe('a client clock running fast', () => {
   it('moves the watermark no further than the time received plus the grace, so on-time events are not late', () => {
-    const s = new WindowStore<TrackedEvent, ActivityAggregate>({
-      spec: tumbling(minutes(1)),
-      graceMs: seconds(30),
-      emit: { kind: 'final' },
-      late: 'drop',
-      key: (e) => e.user_id,
-      time: (e) => e.timestamp,
-      watermarkTime: (e) => e.received_at + seconds(30),
-      aggregator: activityAggregator({ numericProperties: [] }),
-    });
+    const s = store(tumbling(minutes(1)), { watermarkTime: (e) => e.received_at + seconds(30) });
     const now = minutes(100);
     const fast = Array.from({ length: 300 }, (_, i) => ({ ...event(`fast_${i}`, now + minutes(59)), received_at: now }));
     const onTime = Array.from({ length: 10 }, (_, i) => ({ ...event('honest', now + seconds(1 + i)), received_at: now + seconds(1 + i) }));
@@ -408,16 +401,7 @@ describe('a client clock running fast', () => {
 
 describe('wall-clock punctuation', () => {
   function punctuated() {
-    return new WindowStore<TrackedEvent, ActivityAggregate>({
-      spec: tumbling(minutes(1)),
-      graceMs: seconds(30),
-      emit: { kind: 'rolling', everyMs: seconds(10) },
-      late: 'drop',
-      key: (e) => e.user_id,
-      time: (e) => e.timestamp,
-      punctuation: { emitWithinMs: 1_000, idleAfterMs: seconds(30) },
-      aggregator: activityAggregator({ numericProperties: [] }),
-    });
+    return store(tumbling(minutes(1)), { emit: { kind: 'rolling', everyMs: seconds(10) }, punctuation: { emitWithinMs: 1_000, idleAfterMs: seconds(30) } });
   }
   const wall = 1_000_000;
 
@@ -461,17 +445,7 @@ describe('wall-clock punctuation', () => {
 
 describe('bounded state', () => {
   it('folds the events of keys past the open-window cap into the overflow key, totals exact', () => {
-    const s = new WindowStore<TrackedEvent, ActivityAggregate>({
-      spec: tumbling(minutes(1)),
-      graceMs: seconds(30),
-      emit: { kind: 'final' },
-      late: 'drop',
-      key: (e) => e.user_id,
-      time: (e) => e.timestamp,
-      maxOpenWindows: 3,
-      overflowKey: () => '$other',
-      aggregator: activityAggregator({ numericProperties: [] }),
-    });
+    const s = store(tumbling(minutes(1)), { maxOpenWindows: 3, overflowKey: () => '$other' });
     const users = Array.from({ length: 10 }, (_, i) => event(`user_${i}`, seconds(1 + i)));
     const { results } = run(s, [users, [event('user_0', seconds(20))], [event('closer', minutes(2))]]);
     // 7 users past the cap, and the closer: the windows it closes are still open when it comes.
