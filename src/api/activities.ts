@@ -180,10 +180,13 @@ async function waitUntilStored(clickhouse: ClickHouseClient, ids: string[], wait
   try {
     for (;;) {
       const stored = await storedEventPositions(clickhouse, ids, signal);
-      let satisfied = ids.every((id) => stored.has(id));
+      const { projectId } = filter;
+      let satisfied = ids.every((id) => (projectId === undefined ? stored.has(id) : stored.of(projectId, id) !== undefined));
       const waited = Date.now() - started;
-      if (satisfied && filter.projectId !== undefined) {
-        const own = await idsOfProject(clickhouse, ids, filter.projectId, filter.userIds);
+      // The lookup knows each id's project, but not its user, nor the project of an id stored before
+      // migration 0010: `events` confirms those (once, not on every poll of an id that is elsewhere).
+      if (satisfied && projectId !== undefined && (filter.userIds.length > 0 || ids.some((id) => stored.unattributed(id)))) {
+        const own = await idsOfProject(clickhouse, ids, projectId, filter.userIds);
         satisfied = ids.every((id) => own.has(id));
       }
       if (satisfied || waited >= waitMs) return { satisfied, waited_ms: waited };

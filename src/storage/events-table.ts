@@ -144,6 +144,11 @@ export class StoredPositions {
     return ofId && (ofId.get(projectId) ?? ofId.get(''));
   }
 
+  /** Whether the id has a row stored before migration 0010, with no project (`of` then answers for every project). */
+  unattributed(eventId: string): boolean {
+    return this.byId.get(eventId)?.has('') ?? false;
+  }
+
   /** Whether the id is stored in any project. */
   has(eventId: string): boolean {
     return this.byId.has(eventId);
