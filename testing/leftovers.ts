@@ -20,17 +20,24 @@ interface TestObjects {
   groups: string[];
 }
 
-const TEST_DATABASE = /^test_[0-9a-f]+$/;
-const TEST_TOPIC = /^test\.events\.[0-9a-f]+(\.dlq)?$/;
-// The topology's group and testing/kafka.ts's readers. Not bench:worker's
-// `-native` group: ClickHouse's Kafka engine leaves it on its own schedule.
-const TEST_GROUP = /^(test-topology-[0-9a-f]+|reader-test\.events\.[0-9a-f]+(\.dlq)?-\d+)$/;
+/** The names test-config.ts gives one run's objects: the run's id, then a random part per test file. */
+function runPatterns(runId: string) {
+  const id = `${runId}[0-9a-f]+`;
+  return {
+    database: new RegExp(`^test_${id}$`),
+    topic: new RegExp(`^test\\.events\\.${id}(\\.dlq)?$`),
+    // The topology's group and testing/kafka.ts's readers. Not bench:worker's
+    // `-native` group: ClickHouse's Kafka engine leaves it on its own schedule.
+    group: new RegExp(`^(test-topology-${id}|reader-test\\.events\\.${id}(\\.dlq)?-\\d+)$`),
+  };
+}
 
 interface Connections {
   clickhouse: ClickHouseClient;
   admin: Admin;
   /** The broker authorizes with ACLs (testing/deployment.ts grants some per test). */
   acls: boolean;
+  patterns: ReturnType<typeof runPatterns>;
 }
 
 async function withConnections<T>(services: ServiceAddresses, work: (connections: Connections) => Promise<T>): Promise<T> {
@@ -38,20 +45,21 @@ async function withConnections<T>(services: ServiceAddresses, work: (connections
   const admin = testKafka(isolatedConfig(services).kafka).admin();
   await admin.connect();
   try {
-    return await work({ clickhouse, admin, acls: services.kafkaRolePasswords !== undefined });
+    return await work({ clickhouse, admin, acls: services.kafkaRolePasswords !== undefined, patterns: runPatterns(services.runId) });
   } finally {
     await admin.disconnect();
     await clickhouse.close();
   }
 }
 
-async function listTestObjects({ clickhouse, admin }: Connections): Promise<TestObjects> {
+/** This run's objects only: a concurrent run's on the same services are left alone. */
+async function listTestObjects({ clickhouse, admin, patterns }: Connections): Promise<TestObjects> {
   const rows = await (await clickhouse.query({ query: 'SELECT name FROM system.databases', format: 'JSONEachRow' })).json<{ name: string }>();
   const { groups } = await admin.listGroups();
   return {
-    databases: rows.map((r) => r.name).filter((name) => TEST_DATABASE.test(name)),
-    topics: (await admin.listTopics()).filter((name) => TEST_TOPIC.test(name)),
-    groups: groups.map((g) => g.groupId).filter((id) => TEST_GROUP.test(id)),
+    databases: rows.map((r) => r.name).filter((name) => patterns.database.test(name)),
+    topics: (await admin.listTopics()).filter((name) => patterns.topic.test(name)),
+    groups: groups.map((g) => g.groupId).filter((id) => patterns.group.test(id)),
   };
 }
 

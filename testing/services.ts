@@ -13,6 +13,7 @@
  * plaintext (no SASL settings, no role users).
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KafkaSasl } from '../src/config.js';
@@ -30,6 +31,12 @@ export interface ServiceAddresses {
   kafkaRolePasswords?: Record<KafkaRole, string>;
   /** How they were obtained, printed once so a run says what it tested against. */
   source: 'environment' | 'testcontainers' | 'native';
+  /**
+   * Begins the names of every database, topic and group this run creates
+   * (test-config.ts), so that cleaning up after it (leftovers.ts) never
+   * touches what a concurrent run on the same services is using.
+   */
+  runId: string;
 }
 
 export interface StartedServices {
@@ -53,7 +60,7 @@ function kafkaSecurity(env: NodeJS.ProcessEnv): Pick<ServiceAddresses, 'kafkaSas
   };
 }
 
-function fromEnvironment(env: NodeJS.ProcessEnv): ServiceAddresses | undefined {
+function fromEnvironment(env: NodeJS.ProcessEnv): Found | undefined {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, CLICKHOUSE_URL } = env;
   if (!KAFKA_BROKERS || !SCHEMA_REGISTRY_URL || !CLICKHOUSE_URL) return undefined;
   return {
@@ -76,7 +83,7 @@ function dockerAvailable(): boolean {
   }
 }
 
-async function withTestcontainers(): Promise<StartedServices> {
+async function withTestcontainers(): Promise<{ addresses: Found; stop(): Promise<void> }> {
   const { GenericContainer, Network, Wait } = await import('testcontainers');
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const { ClickHouseContainer } = await import('@testcontainers/clickhouse');
@@ -114,7 +121,7 @@ async function withTestcontainers(): Promise<StartedServices> {
   };
 }
 
-async function withNativeServices(): Promise<StartedServices> {
+async function withNativeServices(): Promise<{ addresses: Found; stop(): Promise<void> }> {
   const script = `${REPO_ROOT}scripts/services.sh`;
   // Services a developer already runs are used and left running.
   const alreadyRunning = await run('bash', [script, 'status']).then(() => true, () => false);
@@ -143,8 +150,12 @@ export function parseExports(text: string): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/^export ([A-Z_][A-Z0-9_]*)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
+type Found = Omit<ServiceAddresses, 'runId'>;
+
 export async function startServices(env: NodeJS.ProcessEnv = process.env): Promise<StartedServices> {
+  const runId = randomBytes(3).toString('hex');
   const given = fromEnvironment(env);
-  if (given) return { addresses: given, stop: async () => undefined };
-  return dockerAvailable() ? withTestcontainers() : withNativeServices();
+  if (given) return { addresses: { ...given, runId }, stop: async () => undefined };
+  const started = dockerAvailable() ? await withTestcontainers() : await withNativeServices();
+  return { addresses: { ...started.addresses, runId }, stop: started.stop };
 }

@@ -16,7 +16,7 @@ function kafkaSaslEnv(services: ServiceAddresses): NodeJS.ProcessEnv {
 }
 
 export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const id = randomBytes(4).toString('hex');
+  const id = services.runId + randomBytes(4).toString('hex');
   return {
     KAFKA_BROKERS: services.kafkaBrokers,
     SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
