@@ -242,7 +242,7 @@ export class Client implements StreamTrack {
   }
 
   /** The next batch: the oldest events not in flight, bounded in count and bytes. */
-  nextBatch(limit = this.options.maxBatchEvents): Item[] {
+  private nextBatch(limit: number): Item[] {
     const batch: Item[] = [];
     let size = 200; // the wrapper: sent_at, write_key, brackets
     for (const item of this.queue) {
