@@ -221,6 +221,46 @@ describe('in Chromium', () => {
     expect(requests).toEqual([{ type: 'fetch', ids }]);
     await context.close();
   });
+  it('survives a corrupt queue and a full localStorage: no error in the page, events still delivered', async () => {
+    const context = await browser.newContext();
+    const errors: string[] = [];
+    // Before the page's scripts: a queue that is not JSON, then every byte of the origin's quota taken.
+    await context.addInitScript(() => {
+      const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage;
+      storage.setItem('streamtrack.queue', '{"e": [not json');
+      const megabyte = 'x'.repeat(1 << 20);
+      try {
+        for (let i = 0; i < 64; i++) storage.setItem(`filler.${i}`, megabyte);
+      } catch {
+        // full
+      }
+      try {
+        for (let i = 0; i < 1024; i++) storage.setItem(`filler.small.${i}`, 'x'.repeat(1024));
+      } catch {
+        // full to the last kilobyte
+      }
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${pageBase}/?${new URLSearchParams({ key: writeKey, host: base, flushAt: '3' })}`);
+    await page.waitForFunction(() => (globalThis as unknown as PageWindow).ready === true);
+    const user = await anonymousId(page);
+    const ids = await track(page, ['full_1', 'full_2', 'full_3']);
+    await page.waitForFunction(() => (globalThis as unknown as PageWindow).results.length === 3);
+    await storedOnce(user, ids);
+    expect(errors).toEqual([]);
+    // The storage really is full: a write of 4 KB, less than the three events' queue, is refused.
+    const full = await page.evaluate(() => {
+      try {
+        (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('probe', 'x'.repeat(4096));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(full).toBe(true);
+    await context.close();
+  });
 });
 
 describe('in Node', () => {
