@@ -34,7 +34,7 @@ async function main() {
   rmSync(dist, { recursive: true, force: true });
   await Promise.all([
     build({ ...BROWSER_BUNDLE, outfile: join(dist, 'browser.js') }),
-    build({ entryPoints: [join(PACKAGE_DIR, 'src/node.ts')], bundle: true, format: 'esm', platform: 'node', target: 'node18', outfile: join(dist, 'node.js') }),
+    build({ entryPoints: [join(PACKAGE_DIR, 'src/node.ts')], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: join(dist, 'node.js') }),
   ]);
   execFileSync(process.execPath, [join(PACKAGE_DIR, '../../node_modules/typescript/bin/tsc'), '-p', join(PACKAGE_DIR, 'tsconfig.json')], { stdio: 'inherit' });
 }

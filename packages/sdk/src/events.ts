@@ -8,7 +8,7 @@
 
 /** A property value the event contract stores: the map's values are null, booleans, doubles or strings. */
 export type PropertyValue = string | number | boolean | null;
-/** What callers may pass: nested values are sent as their JSON text, undefined values are left out. */
+/** What callers may pass: dates as ISO 8601, nested values as their JSON text; undefined values are left out. */
 export type Properties = Record<string, unknown>;
 
 export interface EventContext {
@@ -41,6 +41,7 @@ export function flatProperties(input: Properties | undefined): Record<string, Pr
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
     if (value === null || typeof value === 'string' || typeof value === 'boolean') out[key] = value;
     else if (typeof value === 'number') out[key] = Number.isFinite(value) ? value : null;
+    else if (value instanceof Date) out[key] = Number.isNaN(value.getTime()) ? null : value.toISOString();
     else out[key] = jsonText(value);
   }
   return out;
