@@ -111,6 +111,8 @@ export class Client implements StreamTrack {
   /** After a 413, batches of at most this many events until the queue is empty. */
   private splitTo = Infinity;
   private closed = false;
+  /** Aborted when close() gives up: requests in flight stop with it. */
+  private readonly stopped = new AbortController();
 
   constructor(
     options: Options,
@@ -222,13 +224,15 @@ export class Client implements StreamTrack {
     const deadline = Date.now() + timeoutMs;
     try {
       while (this.queue.length > 0 && Date.now() < deadline) {
-        if (this.sending) await Promise.race([this.sending, sleep(deadline - Date.now())]);
-        else if (Date.now() < this.retryAt) await sleep(Math.min(this.retryAt, deadline) - Date.now());
-        else await Promise.race([this.sendNext(), sleep(deadline - Date.now())]);
+        if (this.sending) await within(this.sending, deadline);
+        else if (Date.now() < this.retryAt) await within(undefined, Math.min(this.retryAt, deadline));
+        else await within(this.sendNext(), deadline);
       }
     } catch {
       // guard: never into the host
     }
+    // A request still in flight past the deadline is abandoned: its timer would hold a Node process open.
+    this.stopped.abort();
     for (const item of this.queue.splice(0)) this.report({ status: 'dropped', event_id: item.e.event_id, action: item.e.action, reason: 'closed' });
     this.inFlight.clear();
     this.persist();
@@ -323,7 +327,7 @@ export class Client implements StreamTrack {
     this.sending = (async () => {
       let answer: Answer;
       try {
-        answer = await postBatch(this.transport, batch.map((item) => item.e));
+        answer = await postBatch(this.transport, batch.map((item) => item.e), this.stopped.signal);
       } catch {
         answer = { kind: 'retry', reason: 'network', answered: false };
       }
@@ -397,6 +401,12 @@ export class Client implements StreamTrack {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/** Waits for `work` (or nothing) until `deadline` at most, leaving no timer behind. */
+async function within(work: Promise<void> | undefined, deadline: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([work ?? new Promise(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

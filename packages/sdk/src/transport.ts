@@ -49,16 +49,17 @@ async function readCapped(response: Response, max: number): Promise<string | und
   return new TextDecoder().decode(all);
 }
 
-export async function postBatch(options: TransportOptions, events: WireEvent[], keepalive = false): Promise<Answer> {
+export async function postBatch(options: TransportOptions, events: WireEvent[], stop: AbortSignal): Promise<Answer> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  const abort = () => controller.abort();
+  stop.addEventListener('abort', abort);
   try {
     const response = await fetch(options.url, {
       method: 'POST',
       headers: { 'Content-Type': options.contentType },
       body: batchBody(events, options.writeKey, Date.now()),
       signal: controller.signal,
-      keepalive,
       credentials: 'omit',
     });
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now());
@@ -70,5 +71,6 @@ export async function postBatch(options: TransportOptions, events: WireEvent[], 
     return { kind: 'retry', reason: timedOut ? 'timeout' : 'network', answered: timedOut };
   } finally {
     clearTimeout(timer);
+    stop.removeEventListener('abort', abort);
   }
 }
