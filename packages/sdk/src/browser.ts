@@ -102,9 +102,8 @@ export function localPersistence(prefix: string, maxItems: number): Persistence 
 }
 
 export function createStreamTrack(options: BrowserOptions): StreamTrack {
-  const prefix = options.storagePrefix ?? 'streamtrack';
   const client = new Client(options, {
-    persistence: localPersistence(prefix, options.maxQueueEvents ?? 1000),
+    persistence: localPersistence(options?.storagePrefix ?? 'streamtrack', options?.maxQueueEvents ?? 1000),
     // The one type a cross-origin request may have without a preflight, and the one a beacon sends.
     contentType: 'text/plain;charset=UTF-8',
     context: () => {
@@ -122,7 +121,7 @@ export function createStreamTrack(options: BrowserOptions): StreamTrack {
       $referrer: web.document?.referrer || undefined,
     }),
   });
-  const url = `${options.host.replace(/\/+$/, '')}/track`;
+  const { url } = client.transport;
   /** Ids sent by beacon since the page was last visible: not sent twice while hidden. */
   const beaconed = new Set<string>();
 

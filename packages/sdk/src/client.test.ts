@@ -252,14 +252,21 @@ describe('bounds and the host', () => {
       () => st.identify(undefined as unknown as string),
       () => st.alias(42 as unknown as string),
       () => st.page(undefined, null as unknown as Record<string, unknown>),
+      () => st.page('text', 'abc' as unknown as Record<string, unknown>),
     ];
     for (const call of calls) expect(call).not.toThrow();
     await expect(st.flush()).resolves.toBeUndefined();
     const sent = api.received.flatMap((r) => r.body.batch);
-    expect(sent.map((e) => e.action)).toEqual(['circular', 'bigint', 'props', '$page']);
+    expect(sent.map((e) => e.action)).toEqual(['circular', 'bigint', 'props', '$page', '$page']);
+    expect(sent[4]!.properties).toEqual({ name: 'text' });
     expect(sent[1]!.properties).toEqual({ n: '[object BigInt]', inf: null });
     expect(results.every((r) => r.status === 'accepted')).toBe(true);
   });
+});
+
+it('refuses a set-up without a write key or host, the one exception it raises', () => {
+  expect(() => createStreamTrack({ host: api.url } as unknown as NodeOptions)).toThrow(new TypeError('StreamTrack: writeKey and host must be strings'));
+  expect(() => createStreamTrack(undefined as unknown as NodeOptions)).toThrow(TypeError);
 });
 
 describe('close', () => {

@@ -99,7 +99,7 @@ function bytes(value: unknown): number {
 
 export class Client implements StreamTrack {
   readonly options: Required<Omit<Options, 'onResult' | 'backoff'>> & { backoff: BackoffPolicy };
-  private readonly transport: TransportOptions;
+  readonly transport: TransportOptions;
   private queue: Item[];
   private readonly inFlight = new Set<Item>();
   private sending: Promise<void> | undefined;
@@ -114,10 +114,14 @@ export class Client implements StreamTrack {
   /** Aborted when close() gives up: requests in flight stop with it. */
   private readonly stopped = new AbortController();
 
+  private readonly onResult: ((result: DeliveryResult) => void) | undefined;
+
+  /** Throws a TypeError when `writeKey` or `host` is not a string: a set-up error, the one exception the SDK raises. */
   constructor(
     options: Options,
     private readonly platform: Platform,
   ) {
+    if (typeof options?.writeKey !== 'string' || typeof options.host !== 'string') throw new TypeError('StreamTrack: writeKey and host must be strings');
     this.options = {
       writeKey: options.writeKey,
       host: options.host,
@@ -142,8 +146,6 @@ export class Client implements StreamTrack {
     this.queue = platform.persistence.loadQueue().slice(-this.options.maxQueueEvents);
     if (this.queue.length > 0) this.schedule(0);
   }
-
-  private readonly onResult: ((result: DeliveryResult) => void) | undefined;
 
   get anonymousId(): string {
     let id = this.platform.persistence.get('anonymous_id');
@@ -188,7 +190,7 @@ export class Client implements StreamTrack {
   }
 
   page(name?: string, properties?: Properties): string | undefined {
-    return this.guard(() => this.enqueue(ACTIONS.page, flatProperties({ ...this.platform.page(), ...(name === undefined ? {} : { name }), ...properties })));
+    return this.guard(() => this.enqueue(ACTIONS.page, flatProperties({ ...this.platform.page(), ...(name === undefined ? {} : { name }), ...(typeof properties === 'object' ? properties : {}) })));
   }
 
   /** Forgets the user and makes a new anonymous id (a logout). */
