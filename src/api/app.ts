@@ -33,7 +33,7 @@ import type { LiveEvents } from '../live/live-events.js';
 import type { TopicOffsets } from '../kafka/topic-offsets.js';
 import { createLiveRoutes } from './live.js';
 import { createPipelineRoutes } from './pipeline.js';
-import { UI_PATH, createUiRoutes } from './static-assets.js';
+import { serveUi } from './static-assets.js';
 
 export interface ApiDeps {
   access: AccessControl;
@@ -105,7 +105,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
     // The status alone: the checks' error texts name hosts and internals.
     .route('/', createHealthRoutes(deps.readiness, { detail: false }));
   serveOpenApi(app);
-  app.route(UI_PATH, createUiRoutes(deps.uiDir));
+  serveUi(app, deps.uiDir);
   const onError = createErrorHandler(deps.logger);
   // Answered, not thrown: a thrown not-found skips the request middleware (metrics, log).
   app.notFound((c) => onError(new ApiError(404, 'not_found', 'no such route'), c));

@@ -16,7 +16,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type Env, type Schema } from 'hono';
 import { PACKAGE_ROOT } from '../package-root.js';
 
 export const UI_PATH = '/ui';
@@ -80,23 +80,22 @@ const NOT_BUILT = `<!doctype html>
 <p>The API itself works: see <a href="/docs">/docs</a>.</p>
 </body></html>`;
 
-/** /ui: the built UI, or a page saying it is not built. */
-export function createUiRoutes(dir = UI_BUILD_DIR) {
-  const files = directory(dir, (name) => name in { 'index.html': 1 } || /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|png|svg)$/.test(name));
-  const index = async (c: Context) => {
-    const found = await files().catch(() => undefined);
-    const page = found?.get('index.html');
+/** /ui/: the built UI, or a page saying it is not built; /ui redirects there (the page names its assets under /ui/assets/). */
+export function serveUi<E extends Env, S extends Schema, B extends string>(app: Hono<E, S, B>, dir = UI_BUILD_DIR): Hono<E, S, B> {
+  const files = directory(dir, (name) => name === 'index.html' || /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|png|svg)$/.test(name));
+  app.get(UI_PATH, (c) => c.redirect(`${UI_PATH}/`, 308));
+  app.get(`${UI_PATH}/`, async (c) => {
+    const page = (await files().catch(() => undefined))?.get('index.html');
     if (!page) return c.html(NOT_BUILT, 503, { 'Cache-Control': 'no-store' });
     return send(c, page, 'no-cache');
-  };
-  return new Hono()
-    .get('/', (c) => (c.req.path.endsWith('/') ? index(c) : c.redirect(`${UI_PATH}/`, 308)))
-    .get('/assets/:name', async (c) => {
-      const file = (await files().catch(() => undefined))?.get(c.req.param('name'));
-      if (!file) return c.json({ error: { code: 'not_found', message: 'no such UI asset; was the UI rebuilt? Reload the page' } }, 404);
-      // Asset names carry a hash of their content (scripts/build-ui.ts): cached for good.
-      return send(c, file, 'public, max-age=31536000, immutable');
-    });
+  });
+  app.get(`${UI_PATH}/assets/:name`, async (c) => {
+    const file = (await files().catch(() => undefined))?.get(c.req.param('name') ?? '');
+    if (!file) return c.json({ error: { code: 'not_found', message: 'no such UI asset; was the UI rebuilt? Reload the page' } }, 404);
+    // Asset names carry a hash of their content (scripts/build-ui.ts): cached for good.
+    return send(c, file, 'public, max-age=31536000, immutable');
+  });
+  return app;
 }
 
 const SWAGGER_FILES = new Set(['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png']);
