@@ -8,7 +8,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { firstLoadSize, formatSize } from './ui-size.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -17,11 +17,9 @@ const OUT = join(ROOT, 'dist', 'ui');
 export async function buildUi(): Promise<void> {
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT, { recursive: true });
-  const result = await build({
-    entryPoints: { app: join(ROOT, 'ui', 'src', 'main.tsx') },
+  const common: BuildOptions & { metafile: true } = {
     bundle: true,
     minify: true,
-    format: 'esm',
     target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
     jsx: 'automatic',
     jsxImportSource: 'preact',
@@ -30,6 +28,15 @@ export async function buildUi(): Promise<void> {
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
+  };
+  // The Live page's Web Worker first: the page's script is given its hashed name. Loaded by Live only, not in the first load.
+  const worker = await build({ ...common, entryPoints: { 'live-worker': join(ROOT, 'ui', 'src', 'live-worker.ts') }, format: 'iife' });
+  const workerName = Object.keys(worker.metafile.outputs).map((path) => path.split('/').pop()!).find((name) => name.endsWith('.js'));
+  const result = await build({
+    ...common,
+    entryPoints: { app: join(ROOT, 'ui', 'src', 'main.tsx') },
+    format: 'esm',
+    define: { LIVE_WORKER_URL: JSON.stringify(`/ui/assets/${workerName}`) },
   });
   const outputs = Object.keys(result.metafile.outputs).map((path) => path.split('/').pop()!);
   const script = outputs.find((name) => name.endsWith('.js'));

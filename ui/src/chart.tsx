@@ -72,7 +72,20 @@ function watermarkPlugin(watermark: number | null): uPlot.Plugin {
 
 const fmtTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
 
-export function TimeChart({ title, series, watermark = null, height = 220 }: { title: string; series: ChartSeries[]; watermark?: number | null; height?: number }) {
+export function TimeChart({
+  title,
+  series,
+  watermark = null,
+  height = 220,
+  range,
+}: {
+  title: string;
+  series: ChartSeries[];
+  watermark?: number | null;
+  height?: number;
+  /** The time range asked for (epoch ms), so a few points sit where they belong in it. */
+  range?: [number, number];
+}) {
   const holder = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = holder.current;
@@ -91,7 +104,10 @@ export function TimeChart({ title, series, watermark = null, height = 220 }: { t
         series: uSeries,
         legend: { show: false },
         cursor: { show: true },
-        scales: { x: { time: true } },
+        scales: {
+          x: range ? { time: true, range: [range[0] / 1000, range[1] / 1000] } : { time: true },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        },
         axes: [{ stroke: '#333' }, { stroke: '#333' }],
         plugins: [watermarkPlugin(watermark)],
       },
@@ -104,7 +120,7 @@ export function TimeChart({ title, series, watermark = null, height = 220 }: { t
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, watermark, height]);
+  }, [series, watermark, height, range?.[0], range?.[1]]);
 
   const rows = [...new Set(series.flatMap((s) => s.points.map((p) => p.t)))].sort((a, b) => a - b);
   return (

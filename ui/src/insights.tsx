@@ -117,6 +117,7 @@ function Trends({ at }: { at: number }) {
               points: s.points.map((p) => ({ t: Date.parse(p.t), value: p.value, final: p.final })),
             }))}
             watermark={answer.value.watermark ? Date.parse(answer.value.watermark) : null}
+            range={[at - days * DAY, at]}
           />
         </>
       )}

@@ -37,14 +37,15 @@ function parseBlock(block: string): Parsed | undefined {
   return any ? parsed : undefined;
 }
 
-export function followLive(query: Query, handlers: LiveHandlers): () => void {
+/** `key`: the signed-in key, passed in (this runs in a Web Worker, which has no sessionStorage). */
+export function followLive(query: Query, key: string | null, handlers: LiveHandlers): () => void {
   const controller = new AbortController();
   let lastId: string | undefined;
   let attempt = 0;
 
   async function connect(): Promise<void> {
     handlers.status(attempt === 0 ? 'connecting' : 'retrying');
-    const headers: Record<string, string> = { Accept: 'text/event-stream', ...authHeaders() };
+    const headers: Record<string, string> = { Accept: 'text/event-stream', ...authHeaders(key) };
     if (lastId !== undefined) headers['Last-Event-ID'] = lastId;
     const response = await fetch(`/live/events${queryString(query)}`, { headers, signal: controller.signal });
     if (!response.ok || !response.body) {

@@ -2,15 +2,18 @@
  * Live: events as the API accepts them (GET /live/events), newest first,
  * filtered by user and action on the server as you type, pausable; select
  * one to read its full record. At thousands of events a second the page
- * stays responsive: events are kept in a bounded buffer outside the view,
- * and the list (the newest SHOWN) is redrawn at most every RENDER_MS.
+ * stays responsive: the stream is read and parsed in a Web Worker
+ * (live-worker.ts), and the list (the newest SHOWN) is redrawn at most every
+ * RENDER_MS, its rows updated in place.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { StoredEvent } from './api.js';
-import { followLive } from './live-stream.js';
+import { session, type StoredEvent } from './api.js';
 import { EventDetail, Field, Problem, clock } from './common.js';
+import type { FromWorker, ToWorker } from './live-worker.js';
 
-const KEEP = 1_000;
+/** Set by the build (scripts/build-ui.ts): the worker script's hashed name. */
+declare const LIVE_WORKER_URL: string;
+
 const SHOWN = 50;
 const RENDER_MS = 250;
 const FILTER_DEBOUNCE_MS = 300;
@@ -27,10 +30,9 @@ export function LivePage() {
   const [notice, setNotice] = useState<string | undefined>();
   const [refused, setRefused] = useState<string | undefined>();
   const [selected, setSelected] = useState<StoredEvent | undefined>();
-  const buffer = useRef<StoredEvent[]>([]);
-  const count = useRef(0);
+  const latest = useRef<StoredEvent[]>([]);
   const pausedRef = useRef(false);
-  const timer = useRef<number | undefined>(undefined);
+  const receivedAtPause = useRef(0);
 
   useEffect(() => {
     const t = setTimeout(() => setFilter({ user: user.trim(), action: action.trim() }), FILTER_DEBOUNCE_MS);
@@ -38,47 +40,52 @@ export function LivePage() {
   }, [user, action]);
 
   useEffect(() => {
-    buffer.current = [];
-    count.current = 0;
+    latest.current = [];
     setShown([]);
     setReceived(0);
     setWaiting(0);
     setRefused(undefined);
     setNotice(undefined);
-    const render = () => {
-      timer.current = undefined;
-      setReceived(count.current);
-      if (!pausedRef.current) setShown(buffer.current.slice(-SHOWN).reverse());
+    setStatus('connecting');
+    const worker = new Worker(LIVE_WORKER_URL);
+    worker.addEventListener('message', (e: MessageEvent<FromWorker>) => {
+      const message = e.data;
+      switch (message.type) {
+        case 'events':
+          latest.current = message.newest;
+          setReceived(message.received);
+          if (pausedRef.current) setWaiting(message.received - receivedAtPause.current);
+          else setShown(message.newest);
+          break;
+        case 'notice':
+          setNotice(message.text);
+          break;
+        case 'status':
+          setStatus(message.text);
+          break;
+        case 'refused':
+          setRefused(message.text);
+          break;
+      }
+    });
+    const start: ToWorker = {
+      type: 'start',
+      key: session.key(),
+      query: { user_id: filter.user || undefined, action: filter.action || undefined },
+      shown: SHOWN,
+      renderMs: RENDER_MS,
     };
-    const stop = followLive(
-      { user_id: filter.user || undefined, action: filter.action || undefined },
-      {
-        events(events) {
-          count.current += events.length;
-          const kept = buffer.current;
-          kept.push(...events);
-          if (kept.length > KEEP) kept.splice(0, kept.length - KEEP);
-          if (pausedRef.current) setWaiting((n) => n + events.length);
-          timer.current ??= window.setTimeout(render, RENDER_MS);
-        },
-        notice: setNotice,
-        status: (state, detail) => setStatus(detail ? `${state}: ${detail}` : state),
-        refused: setRefused,
-      },
-    );
-    return () => {
-      stop();
-      clearTimeout(timer.current);
-      timer.current = undefined;
-    };
+    worker.postMessage(start);
+    return () => worker.terminate();
   }, [filter.user, filter.action]);
 
   const togglePause = () => {
     pausedRef.current = !paused;
+    receivedAtPause.current = received;
     setPaused(!paused);
     if (paused) {
       setWaiting(0);
-      setShown(buffer.current.slice(-SHOWN).reverse());
+      setShown(latest.current);
     }
   };
 
@@ -119,8 +126,9 @@ export function LivePage() {
               </tr>
             </thead>
             <tbody>
-              {shown.map((event) => (
-                <tr key={event.event_id} data-event-id={event.event_id} class={selected?.event_id === event.event_id ? 'selected' : ''}>
+              {shown.map((event, i) => (
+                // Keyed by place: a row's cells are updated in place, not rebuilt, as events stream by.
+                <tr key={i} data-event-id={event.event_id} class={selected?.event_id === event.event_id ? 'selected' : ''}>
                   <td>{clock(event.received_at)}</td>
                   <td>
                     <a href={`#/users/${encodeURIComponent(event.user_id)}`}>{event.user_id}</a>

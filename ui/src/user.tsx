@@ -104,6 +104,7 @@ export function UserPage({ userId }: { userId: string }) {
           title="Events per hour"
           series={[{ label: 'events', points: series.value.series.map((p) => ({ t: Date.parse(p.start), value: p.events, final: p.final })) }]}
           watermark={series.value.watermark ? Date.parse(series.value.watermark) : null}
+          range={[Date.parse(from), Date.parse(to)]}
         />
       )}
       <h2>Sessions</h2>
