@@ -15,6 +15,9 @@ const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter
 /** An empty variable counts as unset (manifests and compose files often template them in empty). */
 const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
+/** The live tail's consumer groups' prefix unless KAFKA_LIVE_GROUP_PREFIX says otherwise (the deployments' ACLs name it). */
+export const DEFAULT_LIVE_GROUP_PREFIX = 'streamtrack-live-';
+
 const EnvSchema = z.object({
   // Unset means keys: only the local start scripts and docker-compose say open.
   STREAMTRACK_AUTH: z.enum(['open', 'keys']).default('keys'),
@@ -52,7 +55,7 @@ const EnvSchema = z.object({
   KAFKA_EVENTS_TOPIC: z.string().default('streamtrack.events'),
   KAFKA_EVENTS_PARTITIONS: positiveInt.default(12),
   KAFKA_CONSUMER_GROUP: z.string().default('streamtrack-topology'),
-  KAFKA_LIVE_GROUP_PREFIX: z.string().min(1).default('streamtrack-live-'),
+  KAFKA_LIVE_GROUP_PREFIX: z.string().min(1).default(DEFAULT_LIVE_GROUP_PREFIX),
   // Unset: no authentication (the Docker quick start's broker). Production and
   // the native stack authenticate every client with SCRAM.
   KAFKA_SASL_MECHANISM: optional(z.enum(['scram-sha-512'])),

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-import { loadConfig } from '../../src/config.js';
+import { DEFAULT_LIVE_GROUP_PREFIX } from '../../src/config.js';
 import { roleAcls, type KafkaUserRole } from '../../src/kafka/acls.js';
 import { ROOT, installKustomize, overlays, renderOverlay } from './k8s-overlays.js';
 
@@ -110,8 +110,12 @@ describe.each(overlays)('k8s overlay %s', (overlay) => {
 
   it("grants each KafkaUser exactly its process's ACLs on the overlay's topic and group", () => {
     const { config, kafkaUsers } = render(overlay);
-    // As the processes read the ConfigMap: what it leaves unset takes src/config.ts's default (the live tail's group prefix).
-    const names = loadConfig(config).kafka;
+    const names = {
+      eventsTopic: config.KAFKA_EVENTS_TOPIC!,
+      consumerGroup: config.KAFKA_CONSUMER_GROUP!,
+      // Unset in the ConfigMaps: the API takes src/config.ts's default.
+      liveGroupPrefix: config.KAFKA_LIVE_GROUP_PREFIX ?? DEFAULT_LIVE_GROUP_PREFIX,
+    };
     expect(kafkaUsers.map((u) => u.metadata.name).sort()).toEqual(['streamtrack-api', 'streamtrack-init', 'streamtrack-worker']);
     for (const user of kafkaUsers) {
       const role = ROLE_OF[user.metadata.name]!;
