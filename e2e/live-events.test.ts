@@ -15,6 +15,7 @@ import { openSse, type SseConnection } from '../testing/sse-client.js';
 import { waitFor } from '../testing/wait-for.js';
 
 const MAX_STREAMS = 40;
+const MAX_PER_KEY = 30;
 const BUFFER = 50;
 
 let stack: KeyedStack;
@@ -25,7 +26,7 @@ beforeAll(async () => {
     worker: false,
     apiEnv: {
       API_LIVE_MAX_CONNECTIONS: String(MAX_STREAMS),
-      API_LIVE_MAX_CONNECTIONS_PER_KEY: String(MAX_STREAMS),
+      API_LIVE_MAX_CONNECTIONS_PER_KEY: String(MAX_PER_KEY),
       API_LIVE_BUFFER_EVENTS: String(BUFFER),
       API_LIVE_HEARTBEAT_MS: '500',
       API_MAX_CONNECTIONS: '2000',
@@ -169,20 +170,46 @@ describe('GET /live/events', () => {
     socket.destroy();
   });
 
-  it('answers a thousand connections: up to the cap streamed, the rest 503 at once; /track unharmed', async () => {
-    // The streams of the earlier tests count too: close them first.
+  it("refuses a key's stream over its own cap with 429, while another key still gets one", async () => {
+    for (const c of open.splice(0)) c.close();
+    await waitFor(async () => ((await fetch(`${stack.base}/pipeline`, { headers: { Authorization: `Bearer ${stack.alpha.read}` } })).ok ? true : undefined), {
+      timeoutMs: 5_000,
+      what: 'the API',
+    });
+    const held = await waitFor(
+      async () => {
+        const attempt = await Promise.all(Array.from({ length: MAX_PER_KEY }, () => openSse(`${stack.base}/live/events`, { Authorization: `Bearer ${stack.alpha.read}` })));
+        if (attempt.every((c) => c.status === 200)) return attempt;
+        for (const c of attempt) c.close();
+        return undefined;
+      },
+      { timeoutMs: 10_000, what: `${MAX_PER_KEY} streams of one key (earlier ones closing)` },
+    );
+    open.push(...held);
+    const over = await openSse(`${stack.base}/live/events`, { Authorization: `Bearer ${stack.alpha.read}` });
+    expect(over.status).toBe(429);
+    expect(over.refusal).toMatchObject({ error: { code: 'too_many_streams' } });
+    expect((await live('', stack.beta.read)).status).toBe(200);
+    for (const c of open.splice(0)) c.close();
+  });
+
+  it('answers a thousand connections of two keys: up to the caps streamed, the rest refused at once; /track unharmed', async () => {
     for (const c of open.splice(0)) c.close();
     await waitFor(async () => ((await live('', stack.alpha.read)).status === 200 ? true : undefined), { timeoutMs: 10_000, what: 'a free slot' });
     for (const c of open.splice(0)) c.close();
     const started = Date.now();
     const attempts = await Promise.all(
-      Array.from({ length: 1_000 }, () => openSse(`${stack.base}/live/events`, { Authorization: `Bearer ${stack.alpha.read}` }).catch((e: Error) => e)),
+      Array.from({ length: 1_000 }, (_, i) =>
+        openSse(`${stack.base}/live/events`, { Authorization: `Bearer ${i % 2 === 0 ? stack.alpha.read : stack.beta.read}` }).catch((e: Error) => e),
+      ),
     );
-    const statuses = attempts.map((a) => (a instanceof Error ? a.message : a.status));
-    const refused = attempts.filter((a): a is SseConnection => !(a instanceof Error) && a.status === 503);
-    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(MAX_STREAMS);
-    expect(statuses.filter((s) => s === 200).length + refused.length).toBe(1_000);
-    expect(refused[0]!.refusal).toMatchObject({ error: { code: 'too_many_streams' } });
+    const answered = attempts.filter((a): a is SseConnection => !(a instanceof Error));
+    expect(answered.length, attempts.filter((a) => a instanceof Error).map(String).slice(0, 3).join('; ')).toBe(1_000);
+    const streamed = answered.filter((a) => a.status === 200);
+    const refused = answered.filter((a) => a.status !== 200);
+    expect(streamed.length).toBeLessThanOrEqual(MAX_STREAMS);
+    expect(new Set(refused.map((a) => a.status))).toEqual(new Set([429, 503].filter((s) => refused.some((a) => a.status === s))));
+    for (const r of refused) expect(r.refusal).toMatchObject({ error: { code: 'too_many_streams' } });
     expect(Date.now() - started).toBeLessThan(20_000);
     const accepted = await fetch(`${stack.base}/track`, {
       method: 'POST',
@@ -190,8 +217,21 @@ describe('GET /live/events', () => {
       body: JSON.stringify({ user_id: 'after-flood', action: 'still_served' }),
     });
     expect(accepted.status).toBe(202);
-    for (const a of attempts) if (!(a instanceof Error)) a.close();
+    for (const a of answered) a.close();
     // Closed streams free their slots.
     await waitFor(async () => ((await live('', stack.alpha.read)).status === 200 ? true : undefined), { timeoutMs: 10_000, what: 'slots freed' });
+  });
+});
+
+describe('GET /pipeline', () => {
+  it('answers a read key the installation’s figures, and refuses a write key and no key', async () => {
+    const answer = await fetch(`${stack.base}/pipeline`, { headers: { Authorization: `Bearer ${stack.beta.read}` } });
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { events_topic: { partitions: unknown[] }; consumer_group: unknown; dead_letters: unknown; schemas: { versions: unknown[] }; unavailable: string[] };
+    expect(body.unavailable).toEqual([]);
+    expect(body.events_topic.partitions).toHaveLength(4);
+    expect(body.schemas.versions.length).toBeGreaterThan(0);
+    expect((await fetch(`${stack.base}/pipeline`, { headers: { Authorization: `Bearer ${stack.alpha.write}` } })).status).toBe(403);
+    expect((await fetch(`${stack.base}/pipeline`)).status).toBe(401);
   });
 });

@@ -183,6 +183,30 @@ describe('the web UI', () => {
     expect(await seriousViolations(page)).toEqual([]);
   });
 
+  it("shows a user's traits and linked ids where GET /users/:id answers (segment's shape, served to the page here)", async () => {
+    const page = await signedIn();
+    // The identity route is the segment branch's: answered here in the shape its tests pin.
+    await page.route(/\/users\/ui-user$/, (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          user_id: 'ui-user',
+          project_id: 'alpha',
+          traits: { plan: 'pro', email: 'ui-user@example.com' },
+          linked_ids: [{ id: 'anon-7', linked_at: '2026-12-01T10:00:00.000Z' }],
+          first_seen: '2026-12-01T09:00:00.000Z',
+          last_seen: '2026-12-07T05:00:00.000Z',
+        }),
+      }),
+    );
+    await page.goto(`${stack.base}/ui/#/users/ui-user`);
+    await page.getByTestId('identity').waitFor();
+    expect(await page.getByTestId('identity').textContent()).toContain('ui-user@example.com');
+    expect(await page.getByTestId('linked-ids').textContent()).toContain('anon-7');
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
   it('explores events page by page and shows one event’s record', async () => {
     const page = await signedIn();
     await page.goto(`${stack.base}/ui/#/explore`);

@@ -50,7 +50,7 @@ export async function startKeyedStack({ worker = true, apiEnv = {} }: { worker?:
     what: `API ready\n${api.output()}`,
   });
   // The keys are loaded once a keyed read answers other than 503.
-  await waitFor(async () => ((await fetch(`${base}/pipeline`, { headers: { Authorization: `Bearer ${alpha.read}` } })).status === 200 ? true : undefined), {
+  await waitFor(async () => ((await fetch(`${base}/activities?limit=1`, { headers: { Authorization: `Bearer ${alpha.read}` } })).status === 200 ? true : undefined), {
     timeoutMs: 30_000,
     what: `keys loaded\n${api.output()}`,
   });

@@ -23,6 +23,16 @@ import { iso, queryParameters, refuseInvalidParameters } from './params.js';
 
 const RATE_WINDOW_MS = 60_000;
 const KAFKA_CACHE_MS = 1_000;
+/** A part that takes longer is reported unavailable: the answer never waits on a broker's retries. */
+const PART_TIMEOUT_MS = 3_000;
+
+function within<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${PART_TIMEOUT_MS} ms`)), PART_TIMEOUT_MS);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 const PartitionSchema = z.object({ partition: z.number().int(), end: z.number().int(), start: z.number().int() });
 
@@ -123,14 +133,18 @@ export function createPipelineRoutes(deps: PipelineDeps) {
 
   async function readKafka(at: number): Promise<KafkaParts> {
     const unavailable: string[] = [];
-    const [events, dlq, schemas] = await Promise.allSettled([deps.offsets.offsets(deps.topic), deps.offsets.offsets(deadLetterTopic(deps.topic)), schemaVersions()]);
+    const [events, dlq, schemas] = await Promise.allSettled([
+      within(deps.offsets.offsets(deps.topic), 'Kafka'),
+      within(deps.offsets.offsets(deadLetterTopic(deps.topic)), 'Kafka'),
+      within(schemaVersions(), 'the schema registry'),
+    ]);
     let events_topic: Pipeline['events_topic'] = null;
     let consumer_group: Pipeline['consumer_group'] = null;
     if (events.status === 'fulfilled') {
       const total = events.value.reduce((sum, p) => sum + p.end, 0);
       events_topic = { name: deps.topic, partitions: events.value, events_per_second: rate(at, total) };
       try {
-        const lag = await deps.offsets.lag(deps.consumerGroup, deps.topic, events.value);
+        const lag = await within(deps.offsets.lag(deps.consumerGroup, deps.topic, events.value), 'Kafka');
         consumer_group = { name: deps.consumerGroup, total_lag: lag.reduce((sum, p) => sum + p.lag, 0), partitions: lag };
       } catch (error) {
         unavailable.push(reason('consumer_group', error));

@@ -19,22 +19,24 @@ interface Sessions {
   sessions: Array<{ start: string; end: string; events: number; duration_ms: number; final: boolean }>;
 }
 
-type Identity = Record<string, unknown> & { traits?: Record<string, unknown> };
+/** GET /users/:id (identity, the segment issue): the latest traits and the ids linked to the user. */
+interface Identity {
+  traits: Record<string, unknown>;
+  linked_ids: Array<{ id: string; linked_at?: string }>;
+  first_seen?: string | null;
+  last_seen?: string | null;
+}
 
 type Range = '1' | '7';
 
-function listOf(value: unknown): string[] | undefined {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
-}
-
 function IdentityFacts({ identity }: { identity: Identity }) {
   const traits = Object.entries(identity.traits ?? {});
-  const linked = Object.entries(identity).filter(([name, value]) => name !== 'traits' && /ids?$/.test(name) && listOf(value));
+  const linked = identity.linked_ids ?? [];
   return (
     <section aria-labelledby="identity-title" data-testid="identity">
       <h2 id="identity-title">Identity</h2>
       {traits.length > 0 ? (
-        <dl class="facts">
+        <dl class="facts" aria-label="Traits">
           {traits.flatMap(([name, value]) => [
             <dt key={`t-${name}`}>{name}</dt>,
             <dd key={`v-${name}`}>{typeof value === 'string' ? value : JSON.stringify(value)}</dd>,
@@ -43,11 +45,17 @@ function IdentityFacts({ identity }: { identity: Identity }) {
       ) : (
         <p class="muted">No traits.</p>
       )}
-      {linked.map(([name, value]) => (
-        <p key={name}>
-          <strong>{name.replace(/_/g, ' ')}:</strong> {listOf(value)!.length === 0 ? 'none' : listOf(value)!.join(', ')}
+      <p>
+        <strong>Linked ids:</strong>{' '}
+        <span data-testid="linked-ids">
+          {linked.length === 0 ? 'none' : linked.map((l) => `${l.id}${l.linked_at ? ` (since ${time(l.linked_at)})` : ''}`).join(', ')}
+        </span>
+      </p>
+      {(identity.first_seen || identity.last_seen) && (
+        <p class="muted">
+          First seen {identity.first_seen ? time(identity.first_seen) : '—'}, last seen {identity.last_seen ? time(identity.last_seen) : '—'}.
         </p>
-      ))}
+      )}
     </section>
   );
 }
