@@ -46,7 +46,7 @@ const EnvSchema = z.object({
   API_LIVE_MAX_CONNECTIONS: positiveInt.default(200),
   API_LIVE_MAX_CONNECTIONS_PER_KEY: positiveInt.default(4),
   API_LIVE_BUFFER_EVENTS: positiveInt.default(1_000),
-  API_LIVE_REPLAY_EVENTS: positiveInt.default(10_000),
+  API_LIVE_REPLAY_EVENTS: positiveInt.default(2_000),
   API_LIVE_HEARTBEAT_MS: positiveInt.default(15_000),
   API_LIVE_IDLE_MS: positiveInt.default(60_000),
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
