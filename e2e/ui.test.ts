@@ -238,8 +238,10 @@ describe('the web UI', () => {
     const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     expect(width, 'no sideways scrolling of the page').toBeLessThanOrEqual(PHONE.width);
     await page.goto(`${stack.base}/ui/#/users/ui-user`);
-    await page.getByTestId('user-events-total').waitFor();
+    await expect.poll(() => page.getByTestId('user-events-total').textContent(), { timeout: 10_000 }).toBe('3');
+    await page.locator('canvas').first().waitFor();
     await shot(page, 'user-phone');
+    expect(await seriousViolations(page)).toEqual([]);
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
   });
 });
