@@ -122,8 +122,6 @@ export function createHub(limits: HubLimits) {
       }
     },
 
-    isPositioned: () => head.size > 0,
-
     /** Events in offset order per partition; one already published (a re-fetch) is ignored. */
     publish(events: LiveEvent[]) {
       for (const live of events) {
@@ -143,8 +141,6 @@ export function createHub(limits: HubLimits) {
       ring.length = 0;
       ringStart = 0;
     },
-
-    subscribers: () => subscribers.size,
 
     /** A stream from now, or from `since` (a position of an earlier stream): what the hub still holds after it, then what comes. */
     subscribe(filter: LiveFilter, since?: Position): Stream {

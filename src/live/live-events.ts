@@ -136,8 +136,6 @@ export function createLiveEvents(config: Pick<Config['kafka'], 'eventsTopic' | '
       streams.set(counted, onShutdown);
       return { ok: true, stream: counted };
     },
-    /** Streams open now. */
-    openStreams: () => open,
     /** Ends every stream (their readers see the response end) and stops the tail: before the server closes. */
     async close() {
       for (const [stream, end] of [...streams]) {
