@@ -61,6 +61,7 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
     // As the worker decodes: by the id each record carries, to the newest reader schema.
     decoder: () => (decoder ??= readerType().then((reader) => createEventDecoder(catalog, reader))),
     logger,
+    observe: { streams: (open) => metrics.liveStreams.set(open), dropped: (count) => metrics.liveEventsDropped.inc(count) },
   });
   const offsets = createTopicOffsets(kafka);
   return {

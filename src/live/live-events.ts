@@ -19,6 +19,8 @@ export interface LiveEventsDeps {
   /** Made on first use: the reader schema is read from disk. */
   decoder: () => Promise<EventDecoder>;
   logger: Logger;
+  /** Streams open now, and events dropped for readers that fell behind (the metrics). */
+  observe?: { streams(open: number): void; dropped(count: number): void };
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -90,6 +92,7 @@ export function createLiveEvents(config: Pick<Config['kafka'], 'eventsTopic' | '
 
   function release(subject: string | undefined) {
     open--;
+    deps.observe?.streams(open);
     if (subject !== undefined) {
       const n = (perKey.get(subject) ?? 1) - 1;
       if (n === 0) perKey.delete(subject);
@@ -116,6 +119,7 @@ export function createLiveEvents(config: Pick<Config['kafka'], 'eventsTopic' | '
         return { ok: false, reason: 'key_full', message: `this key has ${limits.maxConnectionsPerKey} live streams open (API_LIVE_MAX_CONNECTIONS_PER_KEY)` };
       }
       open++;
+      deps.observe?.streams(open);
       if (subject !== undefined) perKey.set(subject, (perKey.get(subject) ?? 0) + 1);
       clearTimeout(idleTimer);
       try {
@@ -127,6 +131,12 @@ export function createLiveEvents(config: Pick<Config['kafka'], 'eventsTopic' | '
       const stream = hub.subscribe(filter, since);
       const counted: Stream = {
         ...stream,
+        take() {
+          const items = stream.take();
+          const dropped = items.find((item) => item.kind === 'dropped');
+          if (dropped?.kind === 'dropped') deps.observe?.dropped(dropped.count);
+          return items;
+        },
         close() {
           if (!streams.delete(counted)) return;
           stream.close();
