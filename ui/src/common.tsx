@@ -1,6 +1,6 @@
 /** Pieces every page uses: loading a route's answer, showing a refusal, an event's full record. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, type StoredEvent } from './api.js';
 
 export type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'failed'; error: string; status: number };
@@ -48,10 +48,15 @@ export const time = (iso: string) => iso.replace('T', ' ').replace('Z', '').slic
 export const clock = (iso: string) => iso.slice(11, 23);
 
 export function EventDetail({ event, onClose }: { event: StoredEvent; onClose: () => void }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Keyboard and screen-reader users land on the record they asked for.
+  useEffect(() => heading.current?.focus(), [event.event_id]);
   return (
     <section class="detail" aria-labelledby="detail-title">
       <div class="detail-head">
-        <h2 id="detail-title">Event {event.event_id}</h2>
+        <h2 id="detail-title" ref={heading} tabIndex={-1}>
+          Event {event.event_id}
+        </h2>
         <button type="button" onClick={onClose}>
           Close
         </button>

@@ -109,8 +109,9 @@ function App() {
   const route = useRoute();
   const [signedIn, setSignedIn] = useState(() => session.key() !== null);
   useEffect(() => {
-    document.title = `StreamTrack · ${route.page === 'user' ? `User ${route.userId}` : route.page[0]!.toUpperCase() + route.page.slice(1)}`;
-  }, [route]);
+    const page = !signedIn ? 'Sign in' : route.page === 'user' ? `User ${route.userId}` : route.page[0]!.toUpperCase() + route.page.slice(1);
+    document.title = `StreamTrack · ${page}`;
+  }, [route, signedIn]);
   if (!signedIn || route.page === 'signin') {
     return (
       <SignIn
