@@ -142,7 +142,7 @@ export function TimeChart({
       <div ref={holder} class="plot" role="img" aria-label={`${title}: chart; the figures are in the table below`} />
       <details>
         <summary>Figures</summary>
-        <div class="table-scroll">
+        <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
           <table>
             <thead>
               <tr>

@@ -63,7 +63,7 @@ export function ExplorePage() {
         {page.state === 'failed' && <Problem status={page.status}>{page.error}</Problem>}
         {page.state === 'ok' && (
           <>
-            <div class="table-scroll">
+            <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
               <table class="events" aria-label={`Events, page ${cursors.length + 1}`}>
                 <thead>
                   <tr>

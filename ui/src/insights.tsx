@@ -229,7 +229,7 @@ function Retention({ at }: { at: number }) {
       {answer.state === 'ok' && answer.value && (
         <>
           <Finality meta={answer.value} />
-          <div class="table-scroll">
+          <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
             <table class="retention" aria-label="Share of each cohort that returned, per period">
               <thead>
                 <tr>

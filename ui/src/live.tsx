@@ -115,7 +115,7 @@ export function LivePage() {
             {notice}
           </p>
         )}
-        <div class="table-scroll live-list">
+        <div class="table-scroll live-list" tabIndex={0} role="region" aria-label="Live events, scrollable">
           <table class="events fixed" aria-label={`The newest ${SHOWN} live events`}>
             <thead>
               <tr>

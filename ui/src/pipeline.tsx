@@ -94,7 +94,7 @@ export function PipelinePage() {
       {rates.length > 1 && <TimeChart title="Events per second into the topic" series={[{ label: 'events/s', points: rates }]} height={160} />}
       <h2>Consumer lag per partition</h2>
       {p.consumer_group && (
-        <div class="table-scroll">
+        <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
           <table aria-label={`Lag of consumer group ${p.consumer_group.name}`}>
             <thead>
               <tr>
@@ -120,7 +120,7 @@ export function PipelinePage() {
       <h2>Topologies</h2>
       {p.topologies && p.topologies.length === 0 && <p class="muted">No topology has reported yet.</p>}
       {p.topologies && p.topologies.length > 0 && (
-        <div class="table-scroll">
+        <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
           <table aria-label="Watermark of each topology">
             <thead>
               <tr>

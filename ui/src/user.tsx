@@ -119,7 +119,7 @@ export function UserPage({ userId }: { userId: string }) {
       {sessions.state === 'loading' && <Loading what="sessions" />}
       {sessions.state === 'failed' && <Problem status={sessions.status}>{sessions.error}</Problem>}
       {sessions.state === 'ok' && (
-        <div class="table-scroll">
+        <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
           <table aria-label="Sessions">
             <thead>
               <tr>
