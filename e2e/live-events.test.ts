@@ -30,6 +30,9 @@ beforeAll(async () => {
       API_LIVE_BUFFER_EVENTS: String(BUFFER),
       API_LIVE_HEARTBEAT_MS: '500',
       API_MAX_CONNECTIONS: '2000',
+      // Short, so a test sees a stream outlive them: they bound receiving a request, not streaming its answer.
+      API_HEADERS_TIMEOUT_MS: '2000',
+      API_REQUEST_TIMEOUT_MS: '3000',
       API_READ_REQUESTS_PER_SECOND: '100000',
       API_WRITE_EVENTS_PER_SECOND: '100000',
     },
@@ -91,6 +94,15 @@ describe('GET /live/events', () => {
     await waitFor(async () => (received(beta, 'b-user').length === 1 ? true : undefined), { timeoutMs: 5_000, what: "beta's event" });
     expect(beta.records<LiveRecord>().every((r) => r.project_id === 'beta')).toBe(true);
     expect(received(all, 'b-user')).toEqual([]);
+  });
+
+  it('keeps a stream open past the request timeout, with heartbeats while idle', async () => {
+    const stream = await live('?user_id=u-long', stack.alpha.read);
+    await waitFor(async () => (stream.events.filter((e) => e.type === 'heartbeat').length >= 8 ? true : undefined), { timeoutMs: 15_000, what: 'heartbeats for 4 s' });
+    await track(stack.alpha.write, [{ user_id: 'u-long', action: 'late_in_the_stream' }]);
+    await waitFor(async () => (stream.records().length === 1 ? true : undefined), { timeoutMs: 5_000, what: 'an event after the request timeout' });
+    expect(stream.events.filter((e) => e.type === 'heartbeat').every((e) => /^\d+:-?\d+(,\d+:-?\d+)*$/.test(e.id ?? ''))).toBe(true);
+    stream.close();
   });
 
   it("refuses a read naming another project, and a key without events:read", async () => {
