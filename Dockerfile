@@ -13,6 +13,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY topology ./topology
+# The web UI: built (esbuild, Preact, uPlot: development dependencies) into dist/ui, which the API serves under /ui.
+COPY ui ./ui
+COPY .nvmrc ./
+COPY scripts/build-ui.ts scripts/ui-size.ts scripts/node-env.sh ./scripts/
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:24.22.3-bookworm-slim

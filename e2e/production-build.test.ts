@@ -1,7 +1,8 @@
 /**
  * The compiled build, as the container image runs it (`node dist/src/cli.js`,
  * no tsx): it finds schemas/ and migrations/ from dist/, serves the seed's
- * quick start and its OpenAPI document, and shuts down cleanly. The image
+ * quick start, its OpenAPI document, the docs page and the web UI (built by
+ * `npm run build` into dist/ui), and shuts down cleanly. The image
  * itself cannot be built here (no Docker engine); this is what it runs.
  */
 import { execFile } from 'node:child_process';
@@ -58,5 +59,15 @@ describe('the production build', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toContain('/track');
     expect((await fetch(`${base}/docs`)).status).toBe(200);
+    expect((await fetch(`${base}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
+  });
+
+  it('serves the web UI that npm run build built, and every asset its page names', async () => {
+    const page = await fetch(`${base}/ui/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const assets = [...html.matchAll(/\/ui\/assets\/[\w.-]+/g)].map((m) => m[0]);
+    expect(assets.length).toBe(2);
+    for (const asset of assets) expect((await fetch(`${base}${asset}`)).status, asset).toBe(200);
   });
 });

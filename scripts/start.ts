@@ -9,8 +9,9 @@
  * are configured (`npm run init` is then the operator's step: it needs the
  * rights to create tables and topics, which the two processes need not have).
  *
- * Output is interleaved line by line under a label ([services], [init],
- * [api], [worker]). Ctrl-C (or SIGTERM) stops the processes, then the
+ * It first builds the web UI into dist/ui (`npm run build:ui`), which the API
+ * serves under /ui. Output is interleaved line by line under a label ([ui],
+ * [services], [init], [api], [worker]). Ctrl-C (or SIGTERM) stops the processes, then the
  * services this run started (ones already running are left as they were); a
  * second Ctrl-C kills all of it at once. Exit code: 0 after a requested
  * stop, 1 when a part failed or ended on its own, 130 when killed.
@@ -49,6 +50,11 @@ function streamtrack(command: 'api' | 'worker' | 'init', env: NodeJS.ProcessEnv)
     env,
     cwd: ROOT,
   };
+}
+
+/** The web UI (scripts/build-ui.ts) into dist/ui, which the API serves under /ui. */
+function uiBuild(): ChildSpec {
+  return { label: 'ui', command: process.execPath, args: ['--import', 'tsx', 'scripts/build-ui.ts'], cwd: ROOT };
 }
 
 function servicesScript(args: string[]): ChildSpec {
@@ -100,6 +106,9 @@ async function main(): Promise<number> {
       process.exit(130);
     },
   });
+
+  // A second: the UI as the sources are now. Without it the API still runs, and /ui says how to build it.
+  if (!(await step(uiBuild())) && !stopRequested) say('the UI did not build (above): /ui answers a page saying so; the API runs anyway');
 
   let failed = false;
   if (plan.kind === 'native') {

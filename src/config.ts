@@ -15,6 +15,9 @@ const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter
 /** An empty variable counts as unset (manifests and compose files often template them in empty). */
 const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
+/** The live tail's consumer groups' prefix unless KAFKA_LIVE_GROUP_PREFIX says otherwise (the deployments' ACLs name it). */
+export const DEFAULT_LIVE_GROUP_PREFIX = 'streamtrack-live-';
+
 const EnvSchema = z.object({
   // Unset means keys: only the local start scripts and docker-compose say open.
   STREAMTRACK_AUTH: z.enum(['open', 'keys']).default('keys'),
@@ -40,12 +43,19 @@ const EnvSchema = z.object({
   API_MAX_WAITS_PER_KEY: positiveInt.default(4),
   API_MAX_QUERIES_PER_KEY: positiveInt.default(8),
   API_MAX_SCAN_RANGE_MS: positiveInt.default(31 * DAY_MS),
+  API_LIVE_MAX_CONNECTIONS: positiveInt.default(200),
+  API_LIVE_MAX_CONNECTIONS_PER_KEY: positiveInt.default(4),
+  API_LIVE_BUFFER_EVENTS: positiveInt.default(1_000),
+  API_LIVE_REPLAY_EVENTS: positiveInt.default(2_000),
+  API_LIVE_HEARTBEAT_MS: positiveInt.default(15_000),
+  API_LIVE_IDLE_MS: positiveInt.default(60_000),
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
   KAFKA_BROKERS: csv.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('streamtrack'),
   KAFKA_EVENTS_TOPIC: z.string().default('streamtrack.events'),
   KAFKA_EVENTS_PARTITIONS: positiveInt.default(12),
   KAFKA_CONSUMER_GROUP: z.string().default('streamtrack-topology'),
+  KAFKA_LIVE_GROUP_PREFIX: z.string().min(1).default(DEFAULT_LIVE_GROUP_PREFIX),
   // Unset: no authentication (the Docker quick start's broker). Production and
   // the native stack authenticate every client with SCRAM.
   KAFKA_SASL_MECHANISM: optional(z.enum(['scram-sha-512'])),
@@ -116,6 +126,7 @@ export interface Config {
     maxWaitsPerKey: number;
     /** Longest event-time range of an /activities read without a user filter. */
     maxScanRangeMs: number;
+    live: LiveLimits;
   };
   kafka: {
     brokers: string[];
@@ -123,6 +134,8 @@ export interface Config {
     eventsTopic: string;
     eventsPartitions: number;
     consumerGroup: string;
+    /** The live tail's consumer groups begin with this (one per API process, never committed): the API user's ACL is on the prefix. */
+    liveGroupPrefix: string;
     lingerMs: number;
     /** Absent: the brokers take unauthenticated clients. */
     sasl?: KafkaSasl;
@@ -159,6 +172,21 @@ export interface Config {
   /** The worker's own HTTP endpoint: /healthz, /readyz, /metrics. */
   worker: { httpHost: string; httpPort: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+/** GET /live/events: what the tail of the events topic keeps and how many may follow it (src/api/live.ts). */
+export interface LiveLimits {
+  /** Streams open at once in this process (503 beyond) and of one key or token (429 beyond). */
+  maxConnections: number;
+  maxConnectionsPerKey: number;
+  /** Events one stream holds for a reader that does not keep up; beyond, the oldest are dropped and the stream says how many. */
+  bufferEvents: number;
+  /** Recent events the process keeps so a reconnecting stream (Last-Event-ID) misses nothing. */
+  replayEvents: number;
+  /** Wall time between two heartbeats of an idle stream. */
+  heartbeatMs: number;
+  /** Wall time the tail keeps reading the topic after its last stream closed. */
+  idleMs: number;
 }
 
 /** What one client may hold of the HTTP server (src/http/listen.ts). */
@@ -220,6 +248,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxWaits: e.API_MAX_WAITS,
       maxWaitsPerKey: e.API_MAX_WAITS_PER_KEY,
       maxScanRangeMs: e.API_MAX_SCAN_RANGE_MS,
+      live: {
+        maxConnections: e.API_LIVE_MAX_CONNECTIONS,
+        maxConnectionsPerKey: e.API_LIVE_MAX_CONNECTIONS_PER_KEY,
+        bufferEvents: e.API_LIVE_BUFFER_EVENTS,
+        replayEvents: e.API_LIVE_REPLAY_EVENTS,
+        heartbeatMs: e.API_LIVE_HEARTBEAT_MS,
+        idleMs: e.API_LIVE_IDLE_MS,
+      },
     },
     kafka: {
       brokers: e.KAFKA_BROKERS,
@@ -227,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventsTopic: e.KAFKA_EVENTS_TOPIC,
       eventsPartitions: e.KAFKA_EVENTS_PARTITIONS,
       consumerGroup: e.KAFKA_CONSUMER_GROUP,
+      liveGroupPrefix: e.KAFKA_LIVE_GROUP_PREFIX,
       lingerMs: e.KAFKA_LINGER_MS,
       ...(e.KAFKA_SASL_MECHANISM && {
         sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' },

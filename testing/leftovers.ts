@@ -28,7 +28,7 @@ function runPatterns(runId: string) {
     topic: new RegExp(`^test\\.events\\.${id}(\\.dlq)?$`),
     // The topology's group and testing/kafka.ts's readers. Not bench:worker's
     // `-native` group: ClickHouse's Kafka engine leaves it on its own schedule.
-    group: new RegExp(`^(test-topology-${id}|reader-test\\.events\\.${id}(\\.dlq)?-\\d+)$`),
+    group: new RegExp(`^(test-topology-${id}|test-live-${id}-.*|reader-test\\.events\\.${id}(\\.dlq)?-\\d+)$`),
   };
 }
 
@@ -75,7 +75,8 @@ async function removeTestObjects(connections: Connections, before: TestObjects):
   const topics = added(now.topics, before.topics);
   if (connections.acls) {
     for (const topic of topics.filter((name) => !name.endsWith('.dlq'))) {
-      const names = { eventsTopic: topic, consumerGroup: `test-topology-${topic.split('.').pop()}` };
+      const id = topic.split('.').pop();
+      const names = { eventsTopic: topic, consumerGroup: `test-topology-${id}`, liveGroupPrefix: `test-live-${id}-` };
       await revokeRoleAcls(admin, names).catch((e: Error) => problems.push(`ACLs of ${topic}: ${e.message}`));
     }
   }

@@ -27,6 +27,7 @@ export function isolatedEnv(services: ServiceAddresses, overrides: NodeJS.Proces
     KAFKA_EVENTS_TOPIC: `test.events.${id}`,
     KAFKA_EVENTS_PARTITIONS: '4',
     KAFKA_CONSUMER_GROUP: `test-topology-${id}`,
+    KAFKA_LIVE_GROUP_PREFIX: `test-live-${id}-`,
     CLICKHOUSE_DATABASE: `test_${id}`,
     LOG_LEVEL: 'warn',
     // Open, as a developer's stack runs: the tests of keys and limits ask for `keys` themselves.

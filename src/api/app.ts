@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import type { Publisher } from '../kafka/publisher.js';
 import { createMetricsRoutes } from '../observability/metrics-route.js';
 import type { ApiMetrics } from '../observability/metrics.js';
-import type { SchemaCatalog } from '../serde/event-schemas.js';
+import { valueSubject, type SchemaCatalog } from '../serde/event-schemas.js';
 import type { KeyCache } from '../auth/key-cache.js';
 import type { KeyStore } from '../auth/key-store.js';
 import type { AccessControl } from './access.js';
@@ -29,6 +29,11 @@ import { serveOpenApi } from './openapi.js';
 import { requestContext } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
+import type { LiveEvents } from '../live/live-events.js';
+import type { TopicOffsets } from '../kafka/topic-offsets.js';
+import { createLiveRoutes } from './live.js';
+import { createPipelineRoutes } from './pipeline.js';
+import { serveUi } from './static-assets.js';
 
 export interface ApiDeps {
   access: AccessControl;
@@ -44,6 +49,14 @@ export interface ApiDeps {
   now?: () => number;
   /** `wait_for` long-polls held at once; by default API_MAX_WAITS for the process. */
   waits?: ConcurrencyLimit;
+  /** The tail of the events topic behind GET /live/events. */
+  live: LiveEvents;
+  /** The broker's offsets behind GET /pipeline. */
+  offsets: TopicOffsets;
+  /** Where GET /pipeline reads the schema versions. */
+  schemaRegistryUrl: string;
+  /** Where /ui is served from; by default dist/ui (static-assets.ts). */
+  uiDir?: string;
 }
 
 export function trackLimits(api: Config['api']): TrackLimits {
@@ -58,7 +71,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
   const root = new OpenAPIHono<BlankEnv>();
   // Before any route, so it wraps them all (`.use` would not keep the OpenAPIHono type for the chain).
   root.use(requestContext(deps.metrics, deps.logger));
-  for (const path of ['/activities', '/activities/*', '/stats/*', '/admin/*']) root.use(path, readPreflight);
+  for (const path of ['/activities', '/activities/*', '/stats/*', '/admin/*', '/live/*', '/pipeline']) root.use(path, readPreflight);
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route(
@@ -75,9 +88,24 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
     )
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
     .route('/admin', createAdminRoutes(deps.access, deps.keys))
+    .route('/live', createLiveRoutes(deps.live, config.api.live, deps.access))
+    .route(
+      '/pipeline',
+      createPipelineRoutes({
+        clickhouse: deps.clickhouse,
+        offsets: deps.offsets,
+        access: deps.access,
+        topic: config.kafka.eventsTopic,
+        consumerGroup: config.kafka.consumerGroup,
+        schemaRegistryUrl: deps.schemaRegistryUrl,
+        subject: valueSubject(config.kafka.eventsTopic),
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
+    )
     // The status alone: the checks' error texts name hosts and internals.
     .route('/', createHealthRoutes(deps.readiness, { detail: false }));
   serveOpenApi(app);
+  serveUi(app, deps.uiDir);
   const onError = createErrorHandler(deps.logger);
   // Answered, not thrown: a thrown not-found skips the request middleware (metrics, log).
   app.notFound((c) => onError(new ApiError(404, 'not_found', 'no such route'), c));

@@ -82,7 +82,8 @@ describe('the document', () => {
 
   it('documents every route of the app, and only those', () => {
     const served = api.app.routes
-      .filter((route) => route.method !== 'ALL' && route.path !== OPENAPI_PATH && route.path !== DOCS_PATH)
+      // The browser pages (the docs page, the web UI) and their assets are not the clients' API.
+      .filter((route) => route.method !== 'ALL' && route.path !== OPENAPI_PATH && !/^\/(docs|ui)(\/|$)/.test(route.path))
       .map((route) => `${route.method} ${route.path}`);
     const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`),
@@ -92,10 +93,16 @@ describe('the document', () => {
     expect(Object.keys(doc.paths)).not.toContain('/metrics');
   });
 
-  it('is shown by the docs page', async () => {
+  it('is shown by the docs page, whose every asset the API serves itself', async () => {
     const response = await api.app.request(DOCS_PATH);
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain(OPENAPI_PATH);
+    const page = await response.text();
+    expect(page).not.toMatch(/(src|href)="(https?:)?\/\//);
+    const assets = [...page.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets).toEqual(expect.arrayContaining(['/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css', '/docs/assets/init.js']));
+    for (const asset of assets) expect((await api.app.request(asset)).status, asset).toBe(200);
+    expect(await (await api.app.request('/docs/assets/init.js')).text()).toContain(OPENAPI_PATH);
+    expect((await api.app.request('/docs/assets/..%2Fpackage.json')).status).toBe(404);
   });
 });
 
@@ -111,6 +118,9 @@ const track = (name: string, body: string, status: number, type: string = CONTEN
 
 const cases: Case[] = [
   { name: 'a page of events', path: '/activities?limit=5', status: 200 },
+  { name: 'the pipeline', path: '/pipeline', status: 200 },
+  { name: 'a parameter the pipeline does not take', path: '/pipeline?x=1', status: 400 },
+  { name: 'a live stream with an unknown parameter', path: '/live/events?user=ann', status: 400 },
   { name: 'a read-your-write wait', path: '/activities?wait_for=0b8f6a52-1c2d-4e5f-8a9b-0c1d2e3f4a5b&wait_ms=0', status: 200 },
   { name: 'a bad limit', path: '/activities?limit=0', status: 400 },
   { name: 'an unknown parameter', path: '/activities?user=ann', status: 400 },

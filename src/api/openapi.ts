@@ -7,9 +7,9 @@
  * routes: their answers are documented here. /metrics and the detailed
  * /readyz are on the operations port (API_OPS_PORT), not part of this API.
  */
-import { swaggerUI } from '@hono/swagger-ui';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { HealthSchema, PublicReadinessSchema } from '../http/health.js';
+import { createDocsRoutes } from './static-assets.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
@@ -63,6 +63,6 @@ export function serveOpenApi(app: OpenAPIHono) {
       description: 'Events in (POST /track, to Kafka), raw events and aggregates out (ClickHouse). Errors have one shape: `Error`.',
     },
   });
-  // Swagger UI's page loads its JS and CSS from a CDN (jsDelivr) in the reader's browser; the server fetches nothing.
-  app.get(DOCS_PATH, swaggerUI({ url: OPENAPI_PATH, title: 'StreamTrack API' }));
+  // Swagger UI's script and styles from the swagger-ui-dist package, served here: the page works without internet.
+  app.route(DOCS_PATH, createDocsRoutes(OPENAPI_PATH, 'StreamTrack API'));
 }

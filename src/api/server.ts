@@ -7,6 +7,7 @@
  * starts (and answers 503) while a dependency is down.
  */
 import type { Kafka } from 'kafkajs';
+import type { EventDecoder } from '../serde/event-decoder.js';
 import type { Config } from '../config.js';
 import { startupSteps } from '../bootstrap.js';
 import { createKafka, describeCluster } from '../kafka/client.js';
@@ -15,7 +16,10 @@ import { createReadinessProbe } from '../http/health.js';
 import { OPS_SERVER_LIMITS, listen, type Listening } from '../http/listen.js';
 import type { Logger } from '../logger.js';
 import { createApiMetrics } from '../observability/metrics.js';
-import { createRegistry, createSchemaCatalog, valueSubject } from '../serde/event-schemas.js';
+import { createRegistry, createSchemaCatalog, readerType, valueSubject } from '../serde/event-schemas.js';
+import { createEventDecoder } from '../serde/event-decoder.js';
+import { createTopicOffsets } from '../kafka/topic-offsets.js';
+import { createLiveEvents } from '../live/live-events.js';
 import { createReadClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { createAuthenticator } from '../auth/authenticator.js';
 import { createKeyCache } from '../auth/key-cache.js';
@@ -50,12 +54,25 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
       failed: () => metrics.produceFailures.inc(),
     },
   );
+  const catalog = createSchemaCatalog(registry, valueSubject(config.kafka.eventsTopic), config.schemaRegistry.refreshMs);
+  let decoder: Promise<EventDecoder> | undefined;
+  const live = createLiveEvents(config.kafka, config.api.live, {
+    kafka,
+    // As the worker decodes: by the id each record carries, to the newest reader schema.
+    decoder: () => (decoder ??= readerType().then((reader) => createEventDecoder(catalog, reader))),
+    logger,
+    observe: { streams: (open) => metrics.liveStreams.set(open), dropped: (count) => metrics.liveEventsDropped.inc(count) },
+  });
+  const offsets = createTopicOffsets(kafka);
   return {
     kafka,
     deps: {
+      live,
+      offsets,
+      schemaRegistryUrl: config.schemaRegistry.url,
       access: keys?.access ?? createAccessControl({ mode: 'open' }),
       ...(keys ? { keys: { store: keys.store, cache: keys.cache } } : {}),
-      catalog: createSchemaCatalog(registry, valueSubject(config.kafka.eventsTopic), config.schemaRegistry.refreshMs),
+      catalog,
       publisher,
       clickhouse,
       logger,
@@ -79,6 +96,8 @@ export function createApiServices(config: Config, logger: Logger): ApiServices {
     },
     async close() {
       keys?.cache.close();
+      await live.close();
+      await offsets.close();
       await publisher.close();
       await clickhouse.close();
     },
@@ -120,6 +139,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     http,
     ops,
     async close() {
+      // Live streams never end on their own: ended first, so the server's close does not wait on them.
+      await services.deps.live.close();
       await http.close();
       await ops.close();
       await services.close();

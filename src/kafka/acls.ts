@@ -1,13 +1,19 @@
 /**
- * What each StreamTrack process may do on Kafka, as literal ACLs on the names
- * its configuration gives: the API writes the events topic; the worker reads
- * it with its consumer group and writes the dead-letter topic. Neither can
- * create topics or read what it does not need (init runs as a super user).
+ * What each StreamTrack process may do on Kafka, as ACLs on the names its
+ * configuration gives: the API writes the events topic and reads it for the
+ * live tail (GET /live/events) in consumer groups of its own prefix, and may
+ * describe the worker's group and the dead-letter topic (their offsets, for
+ * GET /pipeline); the worker reads the topic with its consumer group and
+ * writes the dead-letter topic. Neither can create topics or read what it
+ * does not need (init runs as a super user).
  *
- * Literal, not prefixed: the dead-letter topic's name starts with the events
- * topic's (`<topic>.dlq`), so a prefix that let the worker write its dead
- * letters would let it write events too. The init job's user may create
- * the two topics and nothing else.
+ * Literal, except the live tail's groups: the dead-letter topic's name starts
+ * with the events topic's (`<topic>.dlq`), so a prefix that let the worker
+ * write its dead letters would let it write events too. The live tail makes
+ * a new group per API process (never committed), so it needs a prefix; the
+ * prefix is the API's own (KAFKA_LIVE_GROUP_PREFIX) and Describe on the
+ * worker's group does not let it join or commit there. The init job's user
+ * may create the two topics and nothing else.
  *
  * The deployments grant exactly these: k8s/kafka's KafkaUser objects (checked
  * against this by scripts/deploy-checks/k8s-security.test.ts). The tests
@@ -31,28 +37,35 @@ export const ROLE_USERS: Record<KafkaRole, string> = { api: 'streamtrack-api', w
 export type AclOperation = 'Read' | 'Write' | 'Describe' | 'Create';
 
 export interface RoleAcl {
-  resource: { type: 'topic' | 'group'; name: string };
+  resource: { type: 'topic' | 'group'; name: string; pattern: 'literal' | 'prefixed' };
   operations: AclOperation[];
 }
 
-type KafkaNames = Pick<Config['kafka'], 'eventsTopic' | 'consumerGroup'>;
+type KafkaNames = Pick<Config['kafka'], 'eventsTopic' | 'consumerGroup' | 'liveGroupPrefix'>;
 
 export function roleAcls(role: KafkaUserRole, names: KafkaNames): RoleAcl[] {
-  const topic = names.eventsTopic;
+  const topic = { type: 'topic', name: names.eventsTopic, pattern: 'literal' } as const;
+  const dlq = { type: 'topic', name: deadLetterTopic(names.eventsTopic), pattern: 'literal' } as const;
+  const workers = { type: 'group', name: names.consumerGroup, pattern: 'literal' } as const;
   switch (role) {
     // Tests run init as the native broker's super user; deployments as this.
     case 'init':
       return [
-        { resource: { type: 'topic', name: topic }, operations: ['Create', 'Describe'] },
-        { resource: { type: 'topic', name: deadLetterTopic(topic) }, operations: ['Create', 'Describe'] },
+        { resource: topic, operations: ['Create', 'Describe'] },
+        { resource: dlq, operations: ['Create', 'Describe'] },
       ];
     case 'api':
-      return [{ resource: { type: 'topic', name: topic }, operations: ['Write', 'Describe'] }];
+      return [
+        { resource: topic, operations: ['Write', 'Read', 'Describe'] },
+        { resource: { type: 'group', name: names.liveGroupPrefix, pattern: 'prefixed' }, operations: ['Read'] },
+        { resource: workers, operations: ['Describe'] },
+        { resource: dlq, operations: ['Describe'] },
+      ];
     case 'worker':
       return [
-        { resource: { type: 'topic', name: topic }, operations: ['Read', 'Describe'] },
-        { resource: { type: 'group', name: names.consumerGroup }, operations: ['Read', 'Describe'] },
-        { resource: { type: 'topic', name: deadLetterTopic(topic) }, operations: ['Write', 'Describe'] },
+        { resource: topic, operations: ['Read', 'Describe'] },
+        { resource: workers, operations: ['Read', 'Describe'] },
+        { resource: dlq, operations: ['Write', 'Describe'] },
       ];
   }
 }
@@ -70,7 +83,7 @@ function aclEntries(role: KafkaRole, names: KafkaNames) {
     operations.map((operation) => ({
       resourceType: RESOURCE[resource.type],
       resourceName: resource.name,
-      resourcePatternType: ResourcePatternTypes.LITERAL,
+      resourcePatternType: resource.pattern === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
       principal: `User:${ROLE_USERS[role]}`,
       host: '*',
       operation: OPERATION[operation],

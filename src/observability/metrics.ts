@@ -81,6 +81,16 @@ export function createApiMetrics() {
       buckets: SIZE_BUCKETS,
       registers: [registry],
     }),
+    liveStreams: new Gauge({
+      name: 'streamtrack_live_streams',
+      help: 'GET /live/events streams open in this process',
+      registers: [registry],
+    }),
+    liveEventsDropped: new Counter({
+      name: 'streamtrack_live_events_dropped_total',
+      help: 'Live events dropped for streams whose readers fell behind (each such stream is told how many)',
+      registers: [registry],
+    }),
     produceFailures: new Counter({
       name: 'streamtrack_kafka_produce_failures_total',
       help: 'Produce batches Kafka did not acknowledge in time',

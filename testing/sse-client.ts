@@ -1,0 +1,68 @@
+/**
+ * A Server-Sent Events reader over fetch (so it can send Authorization, as
+ * the UI does): the events as they arrive, kept for the test to look at.
+ */
+export interface SseEvent {
+  type: string;
+  id: string | undefined;
+  data: string;
+}
+
+export interface SseConnection {
+  status: number;
+  /** The body of a refused request (not a stream). */
+  refusal: unknown;
+  events: SseEvent[];
+  /** Parsed `data` of the `event` events. */
+  records<T>(): T[];
+  close(): void;
+  /** Resolves when the stream ended (closed by either side). */
+  ended: Promise<void>;
+}
+
+export async function openSse(url: string, headers: Record<string, string>): Promise<SseConnection> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const events: SseEvent[] = [];
+  const connection: SseConnection = {
+    status: response.status,
+    refusal: undefined,
+    events,
+    records: <T>() => events.filter((e) => e.type === 'event').map((e) => JSON.parse(e.data) as T),
+    close: () => controller.abort(),
+    ended: Promise.resolve(),
+  };
+  if (response.status !== 200 || !response.body) {
+    connection.refusal = await response.json().catch(() => undefined);
+    return connection;
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  connection.ended = (async () => {
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        // Split once per chunk: a chunk may hold thousands of events.
+        const blocks = buffer.split('\n\n');
+        buffer = blocks.pop() ?? '';
+        for (const block of blocks) {
+          const event: SseEvent = { type: 'message', id: undefined, data: '' };
+          for (const line of block.split('\n')) {
+            const colon = line.indexOf(':');
+            if (colon <= 0) continue;
+            const [field, value] = [line.slice(0, colon), line.slice(colon + 1).replace(/^ /, '')];
+            if (field === 'event') event.type = value;
+            else if (field === 'id') event.id = value;
+            else if (field === 'data') event.data += value;
+          }
+          if (block.split('\n').some((l) => l.startsWith('event:') || l.startsWith('data:'))) events.push(event);
+        }
+      }
+    } catch {
+      // Aborted by close(): the end of the stream for the test.
+    }
+  })();
+  return connection;
+}
