@@ -27,7 +27,7 @@ import { validateEvent } from '../src/ingestion/validate-event.js';
 import { createKafka } from '../src/kafka/client.js';
 import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../src/kafka/publisher.js';
 import { createLogger } from '../src/logger.js';
-import type { TrackedEvent } from '../src/model/event.js';
+import { messageDefaults, type TrackedEvent } from '../src/model/event.js';
 import { createRegistry, valueSubject } from '../src/serde/event-schemas.js';
 import { encodeAvroFrame } from '../src/serde/wire-format.js';
 import { activityAggregator } from '../src/stream/aggregates.js';
@@ -183,7 +183,7 @@ async function windowStateRss(): Promise<{ windows: number; mb: number }> {
   const users = 1_000_000;
   for (let i = 0; i < users; i++) {
     store.add(
-      { event_id: '', project_id: 'default', user_id: `user_${i}`, action: 'view', timestamp: START + (i % 50_000), sent_at: null, received_at: START, session_id: null, properties: { amount: 1 }, context: null, warnings: [] },
+      { event_id: '', project_id: 'default', user_id: `user_${i}`, action: 'view', timestamp: START + (i % 50_000), sent_at: null, received_at: START, session_id: null, properties: { amount: 1 }, context: null, warnings: [], ...messageDefaults() },
       BigInt(i),
     );
   }

@@ -22,6 +22,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Context } from 'hono';
 import type { FieldError } from '../ingestion/validate-event.js';
+import { MESSAGE_TYPES } from '../model/event.js';
 import { idsOfProject, storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter } from '../storage/activity-query.js';
 import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
@@ -66,6 +67,11 @@ export const StoredEventSchema = z
       })
       .nullable(),
     warnings: z.array(z.string()).openapi({ description: 'What the API changed on the way in, e.g. `timestamp_in_future_clamped`' }),
+    type: z.enum(MESSAGE_TYPES).openapi({ description: 'The kind of message; `track` for events sent to /track without one and for those stored before schema v3' }),
+    anonymous_id: z.string().nullable(),
+    traits: z.record(PropertyValueSchema).openapi({ description: "The user's (identify) or group's (group) attributes; {} for other messages" }),
+    name: z.string().nullable().openapi({ description: "A page's or screen's name" }),
+    message_id: z.string().nullable().openapi({ description: "The client's own message id as sent (Segment's messageId), when `event_id` was derived from it" }),
   })
   .openapi('StoredEvent', { description: 'An event as stored: every field, times in ISO-8601 UTC.' });
 

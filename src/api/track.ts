@@ -92,6 +92,7 @@ const REFUSAL_CODES = Object.keys({
   invalid_characters: true,
   timestamp_too_old: true,
   not_finite: true,
+  unknown_type: true,
   too_many_errors: true,
 } satisfies Record<RefusalCode, true>) as [RefusalCode, ...RefusalCode[]];
 
