@@ -19,7 +19,8 @@ import { schemaVersionType } from '../../testing/schemas.js';
 import { isolatedConfig } from '../../testing/test-config.js';
 import { encodeAvroFrame } from '../serde/wire-format.js';
 import type { ErrorBody } from './errors.js';
-import { CONTENT_TYPES, type TrackResponse } from './track.js';
+import type { TrackResponse } from './ingest.js';
+import { CONTENT_TYPES } from './track.js';
 import { varint } from '../../testing/avro-bytes.js';
 
 type RequestBody = string | Uint8Array | ReadableStream<Uint8Array>;
