@@ -33,8 +33,12 @@ import { checkContentEncoding, readDecodedBody } from './request-body.js';
 import { REQUEST_ID_HEADER } from './request-context.js';
 import type { TrackLimits } from './track.js';
 
-/** JSON, and text/plain: analytics.js sends its JSON so, to spare the browser a CORS preflight. */
-const MEDIA_TYPES = new Set(['application/json', 'text/plain']);
+/**
+ * The body is JSON whatever it is labelled, among these: analytics.js sends
+ * it as text/plain (no CORS preflight), RudderStack's Node SDK its gzip JSON
+ * as application/x-www-form-urlencoded (axios's label for a Buffer).
+ */
+const MEDIA_TYPES = ['application/json', 'text/plain', 'application/x-www-form-urlencoded'];
 const SEGMENT_CORS = {
   methods: ['POST'],
   allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization', REQUEST_ID_HEADER],
@@ -107,7 +111,16 @@ function segmentRoute(route: Route, limits: TrackLimits) {
       "Each message is checked against the event schema and published as /track's events; the answer has each message's result in order.",
       `A message is at most ${limits.body.maxEventBytes} bytes, a body at most ${limits.maxBodyBytes} once inflated${batch ? `, a batch at most ${limits.body.maxBatchEvents} messages` : ''}.`,
     ].join(' '),
-    request: { body: { required: true, content: { 'application/json': { schema: body }, 'text/plain': { schema: { type: 'string', description: 'The same JSON' } } } } },
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: body },
+          'text/plain': { schema: { type: 'string', description: 'The same JSON (analytics.js, sparing the browser a CORS preflight)' } },
+          'application/x-www-form-urlencoded': { schema: { type: 'string', description: "The same JSON, as RudderStack's Node SDK labels it" } },
+        },
+      },
+    },
     responses: {
       200: { description: 'Every message accepted', content: { 'application/json': { schema: SegmentResponseSchema } } },
       207: { description: 'Some messages refused: each result says which and why (fields named as in the message)', content: { 'application/json': { schema: SegmentResponseSchema } } },
@@ -145,7 +158,7 @@ export function createSegmentRoutes(deps: SegmentDeps) {
 
   async function ingest(c: Context, route: Route) {
     const contentType = (requestHeader(c, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!MEDIA_TYPES.has(contentType)) throw new ApiError(415, 'unsupported_media_type', `content type must be application/json or text/plain, got "${contentType}"`);
+    if (!MEDIA_TYPES.includes(contentType)) throw new ApiError(415, 'unsupported_media_type', `content type must be one of ${MEDIA_TYPES.join(', ')} (a JSON body), got "${contentType}"`);
     checkContentEncoding(c);
     // Header credentials are checked before the body is read or inflated: a bad key costs no body.
     const fromHeader = await deps.access.fromHeader(c);
