@@ -176,7 +176,7 @@ export function createSegmentRoutes(deps: SegmentDeps) {
     const schema = await resolveSchema(deps.catalog, undefined);
     const prepared = body.items.map((item): Prepared => {
       if ('errors' in item) return { ok: false, errors: item.errors };
-      const mapped = segmentEvent(item.value, projectId);
+      const mapped = segmentEvent(item.value, projectId, body.sentAt);
       if (!mapped.ok) return mapped;
       confine(mapped.event, principal);
       const outcome = prepare(mapped.event, schema, receivedAt, event);

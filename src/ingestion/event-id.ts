@@ -44,10 +44,17 @@ export const MESSAGE_ID_NAMESPACE = '9b0c6a4e-3f7d-4b58-a1c2-6d0e8f3b7a15';
  * version and variant set. The same name always gives the same id.
  */
 export function nameBasedUuid(namespace: string, name: string): string {
-  const bytes = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest().subarray(0, 16);
+  return v5(Buffer.from(namespace.replaceAll('-', ''), 'hex'), name);
+}
+
+function v5(namespace: Buffer, name: string): string {
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name));
+  namespace.copy(input);
+  input.write(name, 16, 'utf8');
+  const bytes = createHash('sha1').update(input).digest();
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
+  const hex = bytes.toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
@@ -59,5 +66,7 @@ export function nameBasedUuid(namespace: string, name: string): string {
  * name, so no two (project, id) pairs share a name.
  */
 export function eventIdOfMessageId(projectId: string, messageId: string): string {
-  return nameBasedUuid(MESSAGE_ID_NAMESPACE, `${projectId}\u001f${messageId}`);
+  return v5(MESSAGE_ID_NAMESPACE_BYTES, `${projectId}\u001f${messageId}`);
 }
+
+const MESSAGE_ID_NAMESPACE_BYTES = Buffer.from(MESSAGE_ID_NAMESPACE.replaceAll('-', ''), 'hex');

@@ -10,8 +10,8 @@ const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)
 const v3 = schemaVersionType(3);
 const NOW = Date.parse('2026-12-07T05:00:00.000Z');
 
-function mapped(message: unknown, project = 'shop') {
-  const outcome = segmentEvent(message, project);
+function mapped(message: unknown, project = 'shop', batchSentAt?: unknown) {
+  const outcome = segmentEvent(message, project, batchSentAt);
   if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
   return outcome.event;
 }
@@ -86,8 +86,10 @@ describe('Segment messages as events', () => {
 
 describe('Segment bodies', () => {
   it('reads a batch: the batch sentAt for messages without their own, writeKey, other fields ignored', () => {
-    const body = parseSegmentBatch(bytes({ batch: [{ type: 'track' }, { type: 'page', sentAt: 'own' }], sentAt: 'batch', writeKey: 'k', timestamp: 'x' }), LIMITS);
-    expect(body).toEqual({ single: false, writeKey: 'k', items: [{ value: { type: 'track', sentAt: 'batch' } }, { value: { type: 'page', sentAt: 'own' } }] });
+    const body = parseSegmentBatch(bytes({ batch: [{ type: 'track', userId: 'u', event: 'e' }, { type: 'page', userId: 'u', sentAt: 'own' }], sentAt: 'batch', writeKey: 'k', timestamp: 'x' }), LIMITS);
+    expect(body).toMatchObject({ single: false, writeKey: 'k', sentAt: 'batch' });
+    const sentAts = body.items.map((item) => ('value' in item ? mapped(item.value, 'shop', body.sentAt).sent_at : undefined));
+    expect(sentAts).toEqual(['batch', 'own']);
   });
 
   it('refuses a body that is no batch, an empty one, one over the count, a key that is no string', () => {

@@ -33,6 +33,8 @@ export interface SegmentBody {
   items: BodyItem[];
   /** `writeKey` in the body (analytics-node sends it beside Basic auth); the header's credentials win. */
   writeKey?: string;
+  /** The batch's `sentAt`, for the messages that carry none. */
+  sentAt?: unknown;
 }
 
 const SEGMENT_WRITE_KEY = 'writeKey';
@@ -64,8 +66,8 @@ export function parseSegmentBatch(bytes: Uint8Array, limits: BodyLimits): Segmen
   const { batch, sentAt } = body as Record<string, unknown>;
   if (!Array.isArray(batch)) throw new BodyError(400, 'invalid_batch', `"batch" must be an array, got ${jsonType(batch)}`);
   checkCount(batch.length, limits);
-  const messages = sentAt === undefined ? batch : batch.map((m: unknown) => (jsonType(m) === 'object' && (m as Record<string, unknown>).sentAt === undefined ? { ...(m as object), sentAt } : m));
-  const parsed: SegmentBody = { single: false, items: sized(messages, bytes.length, limits) };
+  const parsed: SegmentBody = { single: false, items: sized(batch, bytes.length, limits) };
+  if (sentAt !== undefined) parsed.sentAt = sentAt;
   const writeKey = writeKeyOf(body as Record<string, unknown>);
   if (writeKey !== undefined) parsed.writeKey = writeKey;
   return parsed;
@@ -131,10 +133,11 @@ function given(target: Record<string, unknown>, field: string, value: unknown) {
 }
 
 /**
- * One Segment message as a StreamTrack event for `projectId` (the key's):
- * the event validateEvent then checks against the schema.
+ * One Segment message as a StreamTrack event for `projectId` (the key's),
+ * `batchSentAt` its batch's `sentAt`: the event validateEvent then checks
+ * against the schema.
  */
-export function segmentEvent(message: unknown, projectId: string): Mapped {
+export function segmentEvent(message: unknown, projectId: string, batchSentAt?: unknown): Mapped {
   if (jsonType(message) !== 'object') {
     return { ok: false, errors: [{ field: '$', code: 'not_an_object', expected: 'object', problem: `message must be a JSON object, got ${jsonType(message)}` }] };
   }
@@ -170,7 +173,7 @@ export function segmentEvent(message: unknown, projectId: string): Mapped {
     given(event, 'message_id', m.messageId ?? undefined); // not a string: the validator names its type
   }
   given(event, 'timestamp', m.timestamp ?? m.originalTimestamp ?? undefined);
-  given(event, 'sent_at', m.sentAt ?? undefined);
+  given(event, 'sent_at', m.sentAt ?? batchSentAt ?? undefined);
   if (type === 'page' || type === 'screen') given(event, 'name', m.name ?? undefined);
   if (type === 'track' || type === 'page' || type === 'screen') given(event, 'properties', m.properties ?? undefined);
   if (type === 'group') event.properties = { group_id: m.groupId };
