@@ -151,7 +151,7 @@ function answer(c: Context, results: EventResult[], single: boolean) {
 export function createSegmentRoutes(deps: SegmentDeps) {
   const now = deps.now ?? Date.now;
   const { limits } = deps;
-  const event: EventLimits = limits.event;
+  const eventLimits: EventLimits = limits.event;
   const routes = new OpenAPIHono();
   routes.openAPIRegistry.registerComponent('schemas', 'SegmentMessage', MESSAGE_SCHEMA);
   routes.use('*', publicCors(SEGMENT_CORS));
@@ -179,7 +179,7 @@ export function createSegmentRoutes(deps: SegmentDeps) {
       const mapped = segmentEvent(item.value, projectId, body.sentAt);
       if (!mapped.ok) return mapped;
       confine(mapped.event, principal);
-      const outcome = prepare(mapped.event, schema, receivedAt, event);
+      const outcome = prepare(mapped.event, schema, receivedAt, eventLimits);
       return outcome.ok ? outcome : { ok: false, errors: inMessageTerms(outcome.errors, mapped.event.type) };
     });
     return answer(c, await publishPrepared(deps, prepared), body.single);
