@@ -1,9 +1,11 @@
 /**
  * Identity against the real ClickHouse engine, in keys mode: events stored
  * as the worker stores them (so migration 0011's views derive links, traits
- * and first/last seen), then read through GET /users/:user_id and
- * /activities?include_linked=true. Two projects with the same ids: a key
- * never sees the other project's users, links or traits.
+ * and first/last seen), and their minute windows written as final, as the
+ * worker writes them, then read through GET /users/:user_id,
+ * /activities?include_linked=true and /stats/users/:user_id?include_linked=true.
+ * Two projects with the same ids: a key never sees the other project's
+ * users, links or traits.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -15,6 +17,8 @@ import { createKeyStore } from '../auth/key-store.js';
 import { messageDefaults, type TrackedEvent } from '../model/event.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { insertEvents, toRow } from '../storage/events-table.js';
+import { recordWatermarks, writeActivityResults } from '../storage/window-results.js';
+import { userKey } from '../stream/topology.js';
 import type { ActivitiesPage } from './activities.js';
 import type { ErrorBody } from './errors.js';
 import type { UserSchema } from './users.js';
@@ -80,12 +84,41 @@ beforeAll(async () => {
   keys.alphaStats = (await store.createKey('alpha', ['stats:read'])).key;
   const all = [...seeded.alpha, ...seeded.beta];
   await insertEvents(clickhouse, all.map((e, i) => toRow(e, { topic: 't', partition: 0, offset: String(i) }, 3)), randomUUID());
+  await writeWindows(all);
   await waitFor(async () => ((await read('/users/u1', keys.alpha)).status === 200 ? true : undefined), { timeoutMs: 10_000, what: 'keys loaded' });
 });
 afterAll(async () => {
   await clickhouse?.close();
   await api?.close();
 });
+
+/** Each id's minute windows of these events, final (closed before any read, and before the links, whatever their time). */
+async function writeWindows(events: TrackedEvent[]) {
+  const windows = new Map<string, { key: string; start: number; events: TrackedEvent[] }>();
+  for (const e of events) {
+    const start = Math.floor(e.timestamp / 60_000) * 60_000;
+    const key = userKey(e);
+    const window = windows.get(`${key}@${start}`) ?? { key, start, events: [] };
+    window.events.push(e);
+    windows.set(`${key}@${start}`, window);
+  }
+  const results = [...windows.values()].map(({ key, start, events: inWindow }) => ({
+    key,
+    window: { start, end: start + 60_000 },
+    kind: 'final' as const,
+    revision: 1,
+    aggregate: {
+      events: inWindow.length,
+      actions: Object.fromEntries([...new Set(inWindow.map((e) => e.action))].map((a) => [a, inWindow.filter((e) => e.action === a).length])),
+      firstEventAt: Math.min(...inWindow.map((e) => e.timestamp)),
+      lastEventAt: Math.max(...inWindow.map((e) => e.timestamp)),
+      numeric: {},
+    },
+    replaces: 'nothing' as const,
+  }));
+  await writeActivityResults(clickhouse, 'user-activity-1m', results, { retry: false, token: randomUUID() });
+  await recordWatermarks(clickhouse, [{ topology: 'user-activity-1m', partition: 0, watermark: T + 2 * 3_600_000, openWindows: 0, lateEvents: 0 }]);
+}
 
 function read(path: string, key: string) {
   return api.app.request(path, { headers: { authorization: `Bearer ${key}` } });
@@ -157,5 +190,32 @@ describe('/activities?include_linked=true', () => {
     expect((await read('/activities?user_id=u1', token)).status).toBe(200);
     expect(await json<ErrorBody>(await read('/activities?user_id=u1&include_linked=true', token), 403)).toMatchObject({ error: { code: 'forbidden' } });
     expect(await json<User>(await read('/users/u1', token), 200)).toMatchObject({ traits: { plan: 'pro' }, linked_ids: [] });
+  });
+});
+
+describe('/stats/users/:user_id?include_linked=true', () => {
+  const RANGE = `from=${iso(T - 3_600_000)}&to=${iso(T + 3_600_000)}&granularity=1m`;
+  interface Series {
+    final: boolean;
+    linked_ids?: string[];
+    series: Array<{ start: string; events: number; final: boolean }>;
+  }
+  const total = (body: Series) => body.series.reduce((sum, p) => sum + p.events, 0);
+
+  it("sums the linked ids' windows, those closed before the link as the rest, final as they were, and never caches the answer", async () => {
+    const plain = await read(`/stats/users/u1?${RANGE}`, keys.alpha);
+    expect(plain.headers.get('cache-control')).toBe('public, max-age=300');
+    expect(total(await json<Series>(plain, 200))).toBe(seeded.alpha.filter((e) => e.user_id === 'u1').length);
+
+    const response = await read(`/stats/users/u1?${RANGE}&include_linked=true`, keys.alpha);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('etag')).toBeNull();
+    const linked = await json<Series>(response, 200);
+    expect(linked.linked_ids).toEqual(['anon-1', 'anon-2']);
+    expect(total(linked)).toBe(seeded.alpha.filter((e) => ['u1', 'anon-1', 'anon-2'].includes(e.user_id)).length);
+    expect(linked.final).toBe(true);
+    expect(linked.series.every((p) => p.final)).toBe(true);
+    // anon-2's window, a minute before anything of u1's: in the answer with the link only.
+    expect(linked.series[0]).toMatchObject({ start: iso(T - 60_000), events: 1 });
   });
 });
