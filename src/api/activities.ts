@@ -37,6 +37,8 @@ import { expecting, flag, integer, invalidParameters, iso, many, oneOf, queryPar
 export const ACTIVITIES_LIMIT = { default: 100, max: 1_000 } as const;
 const MAX_VALUES = 100;
 const MAX_PROPERTY_FILTERS = 5;
+/** Users whose linked ids one read may follow: each brings up to MAX_LINKED_IDS more ids into the query. */
+const MAX_LINKED_USERS = 10;
 const WAIT_MS = { default: 5_000, max: 10_000 } as const;
 const WAIT_POLL_MS = 50;
 const PROPERTY = /^properties\.([A-Za-z0-9_.$-]{1,128})$/;
@@ -103,7 +105,7 @@ const ActivitiesQuery = queryParameters(
     user_id: many(z.string(), MAX_VALUES).openapi(param(`Only these users; repeat the parameter for several (up to ${MAX_VALUES}).`)),
     include_linked: flag().openapi(
       param(
-        `With \`user_id\`: also the events sent under the ids linked to these users by identify or alias (up to ${MAX_LINKED_IDS} each), whenever they were sent, before the link or after. Not for tokens confined to a user (403).`,
+        `With \`user_id\` (up to ${MAX_LINKED_USERS} users): also the events sent under the ids linked to these users by identify or alias (up to ${MAX_LINKED_IDS} each), whenever they were sent, before the link or after. Not for tokens confined to a user (403).`,
       ),
     ),
     action: many(z.string(), MAX_VALUES).openapi(param(`Only these actions; repeat the parameter for several (up to ${MAX_VALUES}).`)),
@@ -131,6 +133,9 @@ const ActivitiesQuery = queryParameters(
   if (query.from !== undefined && query.to !== undefined && query.from >= query.to) refuse(ctx, { problem: 'must be after from' }, { field: 'to' });
   if (query.cursor && query.cursor.order !== query.order) refuse(ctx, { problem: `was made for order=${query.cursor.order}` }, { field: 'cursor' });
   if (query.include_linked && query.user_id.length === 0) refuse(ctx, { expected: 'user_id', problem: 'links are of users: name at least one' }, { field: 'include_linked' });
+  if (query.include_linked && query.user_id.length > MAX_LINKED_USERS) {
+    refuse(ctx, { expected: `at most ${MAX_LINKED_USERS} user_id values with include_linked`, problem: `got ${query.user_id.length}` }, { field: 'include_linked' });
+  }
 });
 
 export const activitiesRoute = createRoute({

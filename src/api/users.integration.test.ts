@@ -182,6 +182,10 @@ describe('/activities?include_linked=true', () => {
   it('refuses include_linked without user_id, and for a token confined to a user', async () => {
     expect(await json<ErrorBody>(await read('/activities?include_linked=true', keys.alpha), 400)).toMatchObject({ error: { details: [{ field: 'include_linked' }] } });
     expect((await read('/activities?user_id=u1&include_linked=yes', keys.alpha)).status).toBe(400);
+    const eleven = Array.from({ length: 11 }, (_, i) => `user_id=u${i}`).join('&');
+    expect(await json<ErrorBody>(await read(`/activities?${eleven}&include_linked=true`, keys.alpha), 400)).toMatchObject({
+      error: { details: [{ field: 'include_linked', expected: 'at most 10 user_id values with include_linked' }] },
+    });
     const token = await new SignJWT({ project_id: 'alpha', scope: 'events:read', user_id: 'u1' })
       .setProtectedHeader({ alg: 'HS256' })
       .setAudience('streamtrack')
