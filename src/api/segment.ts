@@ -1,7 +1,7 @@
 /**
- * The Segment tracking API's routes, so the libraries teams already run
- * (Segment's analytics-node and analytics.js, RudderStack's SDKs) send to
- * StreamTrack unchanged: POST /v1/batch, and one message each at /v1/track,
+ * The Segment tracking API's routes, so the server libraries teams already
+ * run (Segment's analytics-node, RudderStack's Node SDK) send to StreamTrack
+ * unchanged: POST /v1/batch, and one message each at /v1/track,
  * /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias.
  *
  * The write key comes as HTTP Basic (the key as user name, as those
@@ -34,9 +34,9 @@ import { REQUEST_ID_HEADER } from './request-context.js';
 import type { TrackLimits } from './track.js';
 
 /**
- * The body is JSON whatever it is labelled, among these: analytics.js sends
- * it as text/plain (no CORS preflight), RudderStack's Node SDK its gzip JSON
- * as application/x-www-form-urlencoded (axios's label for a Buffer).
+ * The body is JSON whatever it is labelled, among these: a browser sends it
+ * as text/plain to spare a CORS preflight, RudderStack's Node SDK its gzip
+ * JSON as application/x-www-form-urlencoded (axios's label for a Buffer).
  */
 const MEDIA_TYPES = ['application/json', 'text/plain', 'application/x-www-form-urlencoded'];
 const SEGMENT_CORS = {
@@ -116,7 +116,7 @@ function segmentRoute(route: Route, limits: TrackLimits) {
         required: true,
         content: {
           'application/json': { schema: body },
-          'text/plain': { schema: { type: 'string', description: 'The same JSON (analytics.js, sparing the browser a CORS preflight)' } },
+          'text/plain': { schema: { type: 'string', description: 'The same JSON (as a browser sends it, sparing a CORS preflight)' } },
           'application/x-www-form-urlencoded': { schema: { type: 'string', description: "The same JSON, as RudderStack's Node SDK labels it" } },
         },
       },
