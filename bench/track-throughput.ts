@@ -19,7 +19,12 @@
  *        of the time (Little's law), while the no-op route is at its best
  *        there; with more connections /track reaches its own;
  *   2. batches of 100 events per request to /track, at the first number of
- *      CONNECTIONS: events/s through to Kafka acknowledgements.
+ *      CONNECTIONS: events/s through to Kafka acknowledgements;
+ *   3. the same through the Segment-spec route: batches of 100 messages to
+ *      /v1/batch (analytics-node's shape: Basic auth, `node-next-…`
+ *      messageIds, so each id's v5 derivation counts), as JSON and as gzip
+ *      (RudderStack's default; 64 bodies compressed ahead, cycled, so the
+ *      load generator does not compress in the run).
  * Every request body has its own user_id, so events spread over partitions.
  *
  * /track runs with keys on (STREAMTRACK_AUTH=keys): every request carries a
@@ -33,6 +38,7 @@
  *
  * Both processes share this machine's cores: the figures are a floor.
  */
+import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { createKeyStore } from '../src/auth/key-store.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -56,12 +62,17 @@ function event(i: number) {
   return { user_id: `user_${i % 10_000}`, action: 'bench', properties: { plan: 'pro', i, ok: true } };
 }
 
+/** The event as a Segment-spec message, as analytics-node sends one. */
+function message(i: number) {
+  return { type: 'track', messageId: `node-next-1765000000000-${i}`, userId: `user_${i % 10_000}`, event: 'bench', properties: { plan: 'pro', i, ok: true }, timestamp: new Date().toISOString() };
+}
+
 /** Where a run's CPU went: the API process, this process (the load generator) and the machine as a whole. */
 async function cpuNow(apiPid: number | undefined) {
   return { api: await cpuSeconds(apiPid), load: await cpuSeconds(), machine: await machineCpuSeconds() };
 }
 
-async function load(url: string, connections: number, body: (i: number) => string, expectStatus: number, apiPid: number | undefined) {
+async function load(url: string, connections: number, body: (i: number) => string | Buffer, expectStatus: number, apiPid: number | undefined, headers: Record<string, string> = authorization) {
   let i = 0;
   const before = await cpuNow(apiPid);
   const result = await autocannon({
@@ -69,7 +80,7 @@ async function load(url: string, connections: number, body: (i: number) => strin
     method: 'POST',
     connections,
     duration: DURATION,
-    headers: { 'content-type': 'application/json', ...authorization },
+    headers: { 'content-type': 'application/json', ...headers },
     requests: [{ setupRequest: (request) => ({ ...request, body: body(i++) }) }],
   });
   const after = await cpuNow(apiPid);
@@ -189,6 +200,20 @@ async function main() {
     console.log(line('/track, 100 events per request', batches));
     console.log(produceLine(beforeBatches, afterBatches));
     console.log(`${'events/s acknowledged by Kafka'.padEnd(34)} ${(batches.okPerSecond * 100).toFixed(0)}`);
+
+    // Segment's libraries send the key as the Basic user name; open mode has no key.
+    const segmentAuth: Record<string, string> = authorization.authorization ? { authorization: `Basic ${Buffer.from(`${authorization.authorization.slice('Bearer '.length)}:`).toString('base64')}` } : {};
+    const segmentBatch = (i: number) => JSON.stringify({ batch: Array.from({ length: 100 }, (_, j) => message(i * 100 + j)), sentAt: new Date().toISOString() });
+    const beforeSegment = await produceTotals(opsBase);
+    const segment = await load(`${base}/v1/batch`, CONNECTIONS[0]!, segmentBatch, 200, pid, segmentAuth);
+    const afterSegment = await produceTotals(opsBase);
+    console.log(line('/v1/batch, 100 messages per request', segment));
+    console.log(produceLine(beforeSegment, afterSegment));
+    console.log(`${'events/s acknowledged by Kafka'.padEnd(34)} ${(segment.okPerSecond * 100).toFixed(0)}`);
+    const zipped = Array.from({ length: 64 }, (_, i) => gzipSync(segmentBatch(i)));
+    const segmentGzip = await load(`${base}/v1/batch`, CONNECTIONS[0]!, (i) => zipped[i % zipped.length]!, 200, pid, { ...segmentAuth, 'content-encoding': 'gzip' });
+    console.log(line('/v1/batch gzip, 100 per request', segmentGzip));
+    console.log(`${'events/s acknowledged by Kafka'.padEnd(34)} ${(segmentGzip.okPerSecond * 100).toFixed(0)}`);
     console.log(`${'API RSS after the runs'.padEnd(34)} ${(await rssMb(server.child.pid)).toFixed(0)} MB`);
   } finally {
     await server.stop();

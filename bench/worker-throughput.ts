@@ -27,8 +27,8 @@ import { validateEvent } from '../src/ingestion/validate-event.js';
 import { createKafka } from '../src/kafka/client.js';
 import { DEFAULT_PUBLISHER_SETTINGS, createPublisher } from '../src/kafka/publisher.js';
 import { createLogger } from '../src/logger.js';
-import type { TrackedEvent } from '../src/model/event.js';
-import { createRegistry, valueSubject } from '../src/serde/event-schemas.js';
+import { messageDefaults, type TrackedEvent } from '../src/model/event.js';
+import { createRegistry, readerType, valueSubject } from '../src/serde/event-schemas.js';
 import { encodeAvroFrame } from '../src/serde/wire-format.js';
 import { activityAggregator } from '../src/stream/aggregates.js';
 import { WindowStore } from '../src/stream/window-store.js';
@@ -36,7 +36,6 @@ import { minutes, seconds, tumbling } from '../src/stream/windows.js';
 import { createClickHouse } from '../src/storage/clickhouse.js';
 import { cpuSeconds, machineCpuSeconds, rssMb, spawnStreamtrack } from '../testing/processes.js';
 import { uncommittedRecords } from '../testing/kafka.js';
-import { schemaVersionType } from '../testing/schemas.js';
 import { removeAddedLater } from '../testing/leftovers.js';
 import { startServices, type ServiceAddresses } from '../testing/services.js';
 import { isolatedEnv } from '../testing/test-config.js';
@@ -95,7 +94,8 @@ async function measureRound(services: ServiceAddresses): Promise<RoundResult> {
     await runSteps(bootstrapSteps(config, kafka));
     const registry = createRegistry(config.schemaRegistry.url);
     const schemaId = await registry.getLatestSchemaId(valueSubject(config.kafka.eventsTopic));
-    const type = schemaVersionType(2);
+    // The newest version in schemas/: the subject's latest, whose id the records carry.
+    const type = await readerType();
 
     // Fill the topic: one hour of traffic in time order.
     const publisher = createPublisher(kafka, { ...DEFAULT_PUBLISHER_SETTINGS, timeoutMs: 60_000 });
@@ -183,7 +183,7 @@ async function windowStateRss(): Promise<{ windows: number; mb: number }> {
   const users = 1_000_000;
   for (let i = 0; i < users; i++) {
     store.add(
-      { event_id: '', project_id: 'default', user_id: `user_${i}`, action: 'view', timestamp: START + (i % 50_000), sent_at: null, received_at: START, session_id: null, properties: { amount: 1 }, context: null, warnings: [] },
+      { event_id: '', project_id: 'default', user_id: `user_${i}`, action: 'view', timestamp: START + (i % 50_000), sent_at: null, received_at: START, session_id: null, properties: { amount: 1 }, context: null, warnings: [], ...messageDefaults() },
       BigInt(i),
     );
   }

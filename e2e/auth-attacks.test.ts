@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ActivitiesPage } from '../src/api/activities.js';
 import { encodeCursor } from '../src/api/activities-cursor.js';
 import type { ErrorBody } from '../src/api/errors.js';
-import type { TrackResponse } from '../src/api/track.js';
+import type { TrackResponse } from '../src/api/ingest.js';
 import { createKeyStore, type KeyStore } from '../src/auth/key-store.js';
 import { loadConfig } from '../src/config.js';
 import { encodeAvroFrame } from '../src/serde/wire-format.js';

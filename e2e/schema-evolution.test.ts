@@ -2,8 +2,10 @@
  * Schema evolution with no restart: while clients keep sending v1 events, v2
  * is registered; the API starts validating against it and v2 events arrive;
  * the worker decodes both by writer schema id into its reader schema and
- * stores both, none lost. An incompatible v3 is refused by the registry with
- * its reason, and the API keeps serving v2.
+ * stores both, none lost. Then v3 (the Segment message's fields): v3 events
+ * are stored with them, v1 and v2 events read with their defaults. An
+ * incompatible version is refused by the registry with its reason, and the
+ * API keeps serving the latest.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bootstrapSteps, runSteps } from '../src/bootstrap.js';
@@ -17,7 +19,16 @@ import { acceptedIds } from '../testing/track-client.js';
 import { waitFor } from '../testing/wait-for.js';
 
 interface Listed {
-  events: Array<{ event_id: string; session_id: string | null; context: { locale: string | null } | null }>;
+  events: Array<{
+    event_id: string;
+    session_id: string | null;
+    context: { locale: string | null } | null;
+    type: string;
+    anonymous_id: string | null;
+    traits: Record<string, unknown>;
+    name: string | null;
+    message_id: string | null;
+  }>;
 }
 
 const env = isolatedEnv(inject('services'), { SCHEMAS_REGISTER_ON_START: 'false', SCHEMA_REFRESH_MS: '300' });
@@ -65,7 +76,7 @@ describe('schema evolution', () => {
     const beforeV2 = await track(v2Event);
     expect(beforeV2.status).toBe(400); // latest is v1: session_id is not a field yet
 
-    const v2Id = await registerEventSchemas(registry, subject);
+    const v2Id = await registerEventSchemas(registry, subject, (await eventSchemaFiles()).slice(0, 2));
     const v2Ids = await waitFor(
       async () => {
         const response = await track(v2Event);
@@ -92,19 +103,54 @@ describe('schema evolution', () => {
     expect(v2Id).toBeGreaterThan(0);
   });
 
-  it('refuses an incompatible v3 with the registry reason, and the API keeps serving v2', async () => {
-    const files = await eventSchemaFiles();
-    const v2 = JSON.parse(files[files.length - 1]!.schema) as { fields: Array<{ name: string; type: unknown }> };
-    const v3 = { ...v2, fields: v2.fields.map((f) => (f.name === 'action' ? { ...f, type: 'int' } : f)) };
-    const latestBefore = await registry.getLatestSchemaId(subject);
+  it('rolls v3 out: its events keep type, anonymous_id, traits, name and message_id; v1 and v2 events read the defaults', async () => {
+    const v3Event = {
+      user_id: 'v3_user',
+      action: '$identify',
+      type: 'identify',
+      anonymous_id: 'anon-v3',
+      traits: { plan: 'pro', seats: 3 },
+      name: null,
+      message_id: 'node-next-1-abc',
+    };
+    const before = await track(v3Event);
+    expect(before.status).toBe(400); // latest is v2: type is not a field yet
 
-    await expect(registerEventSchemas(registry, subject, [...files, { version: 3, schema: JSON.stringify(v3) }])).rejects.toThrow(
-      /schema v3 refused for .*-value: .*(incompatible|compatib)/i,
+    await registerEventSchemas(registry, subject);
+    const v3Ids = await waitFor(
+      async () => {
+        const response = await track(v3Event);
+        return response.status === 202 ? acceptedIds(response) : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: 'the API to validate against v3' },
+    );
+    const listed = await waitFor(
+      async () => {
+        const { events } = (await (await fetch(`${base}/activities?limit=1000`)).json()) as Listed;
+        return events.some((e) => e.event_id === v3Ids[0]) ? events : undefined;
+      },
+      { timeoutMs: 30_000, what: `the v3 event stored\n${worker.output()}` },
+    );
+    expect(listed.find((e) => e.event_id === v3Ids[0])).toMatchObject({ ...v3Event, session_id: null });
+    const older = listed.filter((e) => e.event_id !== v3Ids[0]);
+    expect(older.length).toBeGreaterThan(5);
+    for (const event of older) expect(event).toMatchObject({ type: 'track', anonymous_id: null, traits: {}, name: null, message_id: null });
+  });
+
+  it('refuses an incompatible version with the registry reason, and the API keeps serving the latest', async () => {
+    const files = await eventSchemaFiles();
+    const latest = JSON.parse(files[files.length - 1]!.schema) as { fields: Array<{ name: string; type: unknown }> };
+    const broken = { ...latest, fields: latest.fields.map((f) => (f.name === 'action' ? { ...f, type: 'int' } : f)) };
+    const latestBefore = await registry.getLatestSchemaId(subject);
+    const version = files.length + 1;
+
+    await expect(registerEventSchemas(registry, subject, [...files, { version, schema: JSON.stringify(broken) }])).rejects.toThrow(
+      new RegExp(`schema v${version} refused for .*-value: .*(incompatible|compatib)`, 'i'),
     );
     expect(await registry.getLatestSchemaId(subject)).toBe(latestBefore);
 
     await new Promise((resolve) => setTimeout(resolve, 600)); // past the API's refresh interval
-    const response = await track({ user_id: 'after_v3', action: 'still_a_string', session_id: 's' });
+    const response = await track({ user_id: 'after_broken', action: 'still_a_string', session_id: 's' });
     expect(response.status).toBe(202);
     expect(await response.json()).toMatchObject({ results: [{ schema_id: latestBefore }] });
   });

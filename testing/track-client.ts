@@ -1,5 +1,5 @@
 /** Reading `POST /track` answers in tests and benchmarks. */
-import type { TrackResponse } from '../src/api/track.js';
+import type { TrackResponse } from '../src/api/ingest.js';
 
 /** The event ids a /track answer accepted, in request order. */
 export async function acceptedIds(response: Response): Promise<string[]> {

@@ -4,7 +4,7 @@
 -- again and makes each user's rights exactly these.
 --
 --   init:   DDL on the database (the `init` command: migrations).
---   api:    reads what /activities and /stats read; reads and writes the keys tables.
+--   api:    reads what /activities, /stats and /users read; reads and writes the keys tables.
 --   worker: writes raw events, window results, checkpoints; reads back what it
 --           looks up. Materialized views write their targets as their definer
 --           (init's user), so the worker needs no rights on the rollups.
@@ -24,6 +24,9 @@ GRANT SELECT ON @DATABASE@.agg_user_activity_1d TO @PREFIX@_api;
 GRANT SELECT ON @DATABASE@.agg_user_sessions TO @PREFIX@_api;
 GRANT SELECT ON @DATABASE@.topology_watermarks TO @PREFIX@_api;
 GRANT SELECT ON @DATABASE@.late_events TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.user_links TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.user_traits TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.user_seen TO @PREFIX@_api;
 GRANT SELECT, INSERT ON @DATABASE@.api_keys TO @PREFIX@_api;
 GRANT SELECT, INSERT ON @DATABASE@.projects TO @PREFIX@_api;
 

@@ -12,7 +12,7 @@ import { waitFor } from '../../testing/wait-for.js';
 import { createKeyStore, type KeyStore } from '../auth/key-store.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import type { ErrorBody } from './errors.js';
-import type { TrackResponse } from './track.js';
+import type { TrackResponse } from './ingest.js';
 
 const config = isolatedConfig(inject('services'), {
   STREAMTRACK_AUTH: 'keys',

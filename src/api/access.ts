@@ -135,3 +135,12 @@ export function readUsers(principal: Principal, requested: string[]): string[] {
   if (requested.some((u) => u !== principal.userId)) throw forbidden('this token reads its own user only');
   return [principal.userId];
 }
+
+/**
+ * Reading a user's linked ids' events: not for a token confined to a user.
+ * Links are asserted by clients with the project's public write key, so a
+ * confined user could link another's anonymous id to itself and read it.
+ */
+export function readLinked(principal: Principal): void {
+  if (principal.userId !== undefined) throw forbidden('a token confined to a user reads its own id only, without linked ids');
+}

@@ -14,7 +14,7 @@ import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js
 import { isolatedConfig } from '../../testing/test-config.js';
 import { waitFor } from '../../testing/wait-for.js';
 import { listen } from '../http/listen.js';
-import type { TrackedEvent } from '../model/event.js';
+import { messageDefaults, type TrackedEvent } from '../model/event.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { insertEvents, storedEventPositions, toRow } from '../storage/events-table.js';
 import type { ActivitiesPage } from './activities.js';
@@ -48,6 +48,7 @@ function makeEvent(i: number, at: number): TrackedEvent {
     properties: { plan: i % 4 === 0 ? 'pro' : 'free', seats: i % 5, trial: i % 2 === 0 },
     context: null,
     warnings: [],
+    ...messageDefaults(),
   };
 }
 
@@ -149,6 +150,11 @@ describe('filters', () => {
       properties: { plan: 'pro', seats: 0, trial: true },
       context: null,
       warnings: [],
+      type: 'track',
+      anonymous_id: null,
+      traits: {},
+      name: null,
+      message_id: null,
     });
   });
 });

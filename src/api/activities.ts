@@ -22,19 +22,23 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Context } from 'hono';
 import type { FieldError } from '../ingestion/validate-event.js';
+import { MESSAGE_TYPES } from '../model/event.js';
 import { idsOfProject, storedEventPositions } from '../storage/events-table.js';
 import { queryActivities, type ActivityFilter } from '../storage/activity-query.js';
+import { MAX_LINKED_IDS, withLinkedIds } from '../storage/identity-query.js';
 import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
-import { readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
+import { readLinked, readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
 import { decodeCursor, encodeCursor } from './activities-cursor.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { ACCESS_ERROR_RESPONSES, ApiError, CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
 import { outgoingOf } from './node-bindings.js';
-import { expecting, integer, invalidParameters, iso, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
+import { expecting, flag, integer, invalidParameters, iso, many, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 export const ACTIVITIES_LIMIT = { default: 100, max: 1_000 } as const;
 const MAX_VALUES = 100;
 const MAX_PROPERTY_FILTERS = 5;
+/** Users whose linked ids one read may follow: each brings up to MAX_LINKED_IDS more ids into the query. */
+const MAX_LINKED_USERS = 10;
 const WAIT_MS = { default: 5_000, max: 10_000 } as const;
 const WAIT_POLL_MS = 50;
 const PROPERTY = /^properties\.([A-Za-z0-9_.$-]{1,128})$/;
@@ -66,6 +70,11 @@ export const StoredEventSchema = z
       })
       .nullable(),
     warnings: z.array(z.string()).openapi({ description: 'What the API changed on the way in, e.g. `timestamp_in_future_clamped`' }),
+    type: z.enum(MESSAGE_TYPES).openapi({ description: 'The kind of message; `track` for events sent to /track without one and for those stored before schema v3' }),
+    anonymous_id: z.string().nullable(),
+    traits: z.record(PropertyValueSchema).openapi({ description: "The user's (identify) or group's (group) attributes; {} for other messages" }),
+    name: z.string().nullable().openapi({ description: "A page's or screen's name" }),
+    message_id: z.string().nullable().openapi({ description: "The client's own message id as sent (Segment's messageId), when `event_id` was derived from it" }),
   })
   .openapi('StoredEvent', { description: 'An event as stored: every field, times in ISO-8601 UTC.' });
 
@@ -94,6 +103,11 @@ const ActivitiesQuery = queryParameters(
   {
     project_id: z.string().optional().openapi(param("Only this project: with a key or token, its own project (another is refused with 403); in open mode, any.")),
     user_id: many(z.string(), MAX_VALUES).openapi(param(`Only these users; repeat the parameter for several (up to ${MAX_VALUES}).`)),
+    include_linked: flag().openapi(
+      param(
+        `With \`user_id\` (up to ${MAX_LINKED_USERS} users): also the events sent under the ids linked to these users by identify or alias (up to ${MAX_LINKED_IDS} each), whenever they were sent, before the link or after. Not for tokens confined to a user (403).`,
+      ),
+    ),
     action: many(z.string(), MAX_VALUES).openapi(param(`Only these actions; repeat the parameter for several (up to ${MAX_VALUES}).`)),
     from: time
       .optional()
@@ -118,6 +132,10 @@ const ActivitiesQuery = queryParameters(
 ).superRefine((query, ctx) => {
   if (query.from !== undefined && query.to !== undefined && query.from >= query.to) refuse(ctx, { problem: 'must be after from' }, { field: 'to' });
   if (query.cursor && query.cursor.order !== query.order) refuse(ctx, { problem: `was made for order=${query.cursor.order}` }, { field: 'cursor' });
+  if (query.include_linked && query.user_id.length === 0) refuse(ctx, { expected: 'user_id', problem: 'links are of users: name at least one' }, { field: 'include_linked' });
+  if (query.include_linked && query.user_id.length > MAX_LINKED_USERS) {
+    refuse(ctx, { expected: `at most ${MAX_LINKED_USERS} user_id values with include_linked`, problem: `got ${query.user_id.length}` }, { field: 'include_linked' });
+  }
 });
 
 export const activitiesRoute = createRoute({
@@ -259,9 +277,14 @@ export function createActivitiesRoutes(deps: ActivitiesDeps) {
     const query = c.req.valid('query');
     const principal = c.get('principal');
     const projectId = readProject(principal, query.project_id);
+    let userIds = readUsers(principal, query.user_id);
+    if (query.include_linked) {
+      readLinked(principal);
+      userIds = await withLinkedIds(clickhouse, projectId, userIds);
+    }
     const filter: ActivityFilter = {
       ...(projectId === undefined ? {} : { projectId }),
-      userIds: readUsers(principal, query.user_id),
+      userIds,
       actions: query.action,
       ...scanRange(query, deps, now()),
       ...(query.session_id === undefined ? {} : { sessionId: query.session_id }),

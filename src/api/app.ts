@@ -27,8 +27,10 @@ import { ApiError, createErrorHandler } from './errors.js';
 import { createHealthRoutes, type ReadinessProbe } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
 import { requestContext } from './request-context.js';
+import { createSegmentRoutes } from './segment.js';
 import { createStatsRoutes } from './stats.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
+import { createUsersRoutes } from './users.js';
 import type { LiveEvents } from '../live/live-events.js';
 import type { TopicOffsets } from '../kafka/topic-offsets.js';
 import { createLiveRoutes } from './live.js';
@@ -71,9 +73,10 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
   const root = new OpenAPIHono<BlankEnv>();
   // Before any route, so it wraps them all (`.use` would not keep the OpenAPIHono type for the chain).
   root.use(requestContext(deps.metrics, deps.logger));
-  for (const path of ['/activities', '/activities/*', '/stats/*', '/admin/*', '/live/*', '/pipeline']) root.use(path, readPreflight);
+  for (const path of ['/activities', '/activities/*', '/stats/*', '/users/*', '/admin/*', '/live/*', '/pipeline']) root.use(path, readPreflight);
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
+    .route('/v1', createSegmentRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route(
       '/activities',
       createActivitiesRoutes({
@@ -87,6 +90,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
       }),
     )
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
+    .route('/users', createUsersRoutes(deps.clickhouse, deps.access))
     .route('/admin', createAdminRoutes(deps.access, deps.keys))
     .route('/live', createLiveRoutes(deps.live, config.api.live, deps.access))
     .route(

@@ -13,6 +13,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { TIME_EXPECTED, type EventLimits } from '../ingestion/validate-event.js';
+import { MESSAGE_TYPES } from '../model/event.js';
 import { SCHEMAS_DIR } from '../serde/event-schemas.js';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses), as plain data. */
@@ -36,7 +37,9 @@ export type AvroType =
 
 const SERVER_FIELDS = new Set(['received_at', 'warnings']);
 const STAMPED_WHEN_MISSING = new Set(['event_id', 'timestamp']);
-const IDENTIFIERS = new Set(['user_id', 'action', 'project_id', 'session_id']);
+const IDENTIFIERS = new Set(['user_id', 'action', 'project_id', 'session_id', 'anonymous_id', 'message_id']);
+/** Flat maps of scalars, bounded alike. */
+const MAPS = ['properties', 'traits'];
 /** What `invalid_characters` refuses, as far as a portable pattern says it (lone surrogates are refused too); `type` so that null passes. */
 const NO_CONTROLS = { type: 'string', pattern: '[\\u0000-\\u001f\\u007f-\\u009f]', description: 'no control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates' };
 const EVENT_SCHEMA_FILE = /^tracked-event\.v(\d+)\.avsc$/;
@@ -117,14 +120,18 @@ export function eventJsonSchema(avro: AvroType, limits: EventLimits): JsonSchema
   for (const name of Object.keys(properties)) {
     if (IDENTIFIERS.has(name)) properties[name] = { ...properties[name], minLength: 1, maxLength: limits.idLength, pattern: '\\S', not: NO_CONTROLS };
   }
-  if (properties.properties) {
-    properties.properties = {
-      ...properties.properties,
-      additionalProperties: { ...(properties.properties.additionalProperties as JsonSchema), maxLength: limits.stringLength },
+  for (const name of MAPS) {
+    const map = properties[name];
+    if (!map) continue;
+    properties[name] = {
+      ...map,
+      additionalProperties: { ...(map.additionalProperties as JsonSchema), maxLength: limits.stringLength },
       maxProperties: limits.propertyCount,
       propertyNames: { minLength: 1, maxLength: limits.propertyKeyLength, not: NO_CONTROLS },
     };
   }
+  if (properties.type) properties.type = { ...properties.type, enum: [...MESSAGE_TYPES] };
+  if (properties.name) properties.name = { ...properties.name, maxLength: limits.stringLength, pattern: '\\S', not: NO_CONTROLS };
   return {
     ...event,
     required: (event.required as string[]).filter((name) => !STAMPED_WHEN_MISSING.has(name)),

@@ -52,6 +52,13 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
   return z.enum(values, expecting(values.join(' | ')));
 }
 
+/** `true` or `false`, false when absent. */
+export function flag() {
+  return oneOf(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true');
+}
+
 /** Epoch milliseconds from ISO-8601 with a zone or epoch ms (the event's own time format). */
 export const time = z
   .string()

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js';
 import { isolatedConfig } from '../../testing/test-config.js';
-import type { TrackedEvent } from '../model/event.js';
+import { messageDefaults, type TrackedEvent } from '../model/event.js';
 import { PartitionedWindows } from '../stream/partitioned-windows.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { recordWatermarks, writeActivityResults, writeSessionResults } from '../storage/window-results.js';
@@ -48,6 +48,7 @@ function makeEvent(i: number): TrackedEvent {
     properties: {},
     context: null,
     warnings: [],
+    ...messageDefaults(),
   };
 }
 

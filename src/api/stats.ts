@@ -16,9 +16,10 @@ import type { Context } from 'hono';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { GRANULARITY_MS, overview, progress, userSeries, userSessions, type Granularity, type Range } from '../storage/stats-query.js';
 import type { Principal } from '../auth/principal.js';
-import { forbidden, readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
+import { MAX_LINKED_IDS, withLinkedIds } from '../storage/identity-query.js';
+import { forbidden, readLinked, readProject, readUsers, type AccessControl, type PrincipalVariables } from './access.js';
 import { ACCESS_ERROR_RESPONSES, CLICKHOUSE_ERROR_RESPONSES, errorResponse } from './errors.js';
-import { integer, iso, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
+import { flag, integer, iso, oneOf, queryParameters, refuse, refuseInvalidParameters, time } from './params.js';
 
 const TOPOLOGY = 'user-activity-1m';
 const SESSIONS_TOPOLOGY = 'user-sessions';
@@ -42,8 +43,14 @@ const StatsMetaSchema = z.object({
 
 const countsSchema = z.record(z.number().int());
 
+const LinkedIdsSchema = z
+  .array(z.string())
+  .optional()
+  .openapi({ description: 'With `include_linked=true`: the ids linked to the user whose counts the answer includes' });
+
 export const UserSeriesSchema = StatsMetaSchema.extend({
   user_id: z.string(),
+  linked_ids: LinkedIdsSchema,
   granularity: z.enum(GRANULARITIES),
   series: z.array(
     z.object({
@@ -57,6 +64,7 @@ export const UserSeriesSchema = StatsMetaSchema.extend({
 
 export const UserSessionsSchema = StatsMetaSchema.extend({
   user_id: z.string(),
+  linked_ids: LinkedIdsSchema,
   sessions: z.array(
     z.object({ start: TimeSchema, end: TimeSchema, events: z.number().int(), duration_ms: z.number().int(), final: z.boolean() }),
   ),
@@ -96,6 +104,14 @@ function rangeQuery<S extends z.ZodRawShape>(shape: S, maxRangeMs: (query: z.inf
   });
 }
 
+const INCLUDE_LINKED = {
+  include_linked: flag().openapi(
+    param(
+      `Also the events sent under the ids linked to the user by identify or alias (up to ${MAX_LINKED_IDS}), in windows closed before the link as in later ones: each id's windows are summed at read time. The answer then is never cached (a new link changes it). Not for tokens confined to a user (403).`,
+    ),
+  ),
+};
+
 const UserPath = z.object({ user_id: z.string().openapi(param("The application's own user identifier.")) });
 
 const CACHING_HEADERS = z.object({
@@ -124,6 +140,7 @@ export const userSeriesRoute = createRoute({
       {
         granularity: oneOf(GRANULARITIES).default('1h').openapi(param('Bucket size; bounds the range.')),
         split: oneOf(['action']).optional().openapi(param('`action`: each bucket also counts events per action.')),
+        ...INCLUDE_LINKED,
       },
       (query) => MAX_RANGE_MS[query.granularity],
     ),
@@ -136,7 +153,7 @@ export const userSessionsRoute = createRoute({
   path: '/users/{user_id}/sessions',
   summary: "A user's sessions starting in the range",
   description: `Reads agg_user_sessions. The range is up to ${MAX_RANGE_MS['1h'] / DAY_MS} days. Other parameters are refused.`,
-  request: { params: UserPath, query: rangeQuery({}, () => MAX_RANGE_MS['1h']) },
+  request: { params: UserPath, query: rangeQuery({ ...INCLUDE_LINKED }, () => MAX_RANGE_MS['1h']) },
   responses: statsResponses(UserSessionsSchema, "The user's sessions"),
 });
 
@@ -153,9 +170,9 @@ export const overviewRoute = createRoute({
 
 // --- Handlers ---
 
-/** Final answers are cacheable and tagged; open ones must not be cached. */
-function respond<T extends { final: boolean }>(c: Context, body: T) {
-  if (!body.final) {
+/** Final answers are cacheable and tagged; open ones, and those a new link may change, must not be cached. */
+function respond<T extends { final: boolean; linked_ids?: string[] | undefined }>(c: Context, body: T) {
+  if (!body.final || body.linked_ids !== undefined) {
     c.header('Cache-Control', 'no-store');
     return c.json(body, 200);
   }
@@ -186,6 +203,13 @@ export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number,
   const rangeOf = (principal: Principal, query: RangeParameters): Range => ({ projectId: projectOf(principal, query.project_id), from: query.from, to: query.to });
   /** The path's user, which a user-confined token must be. */
   const userOf = (c: Context<{ Variables: PrincipalVariables }>, userId: string) => readUsers(c.get('principal'), [userId])[0]!;
+  /** The ids whose windows the answer sums: the user's, and with include_linked its linked ids'. */
+  const idsOf = async (principal: Principal, userId: string, range: Range, includeLinked: boolean) => {
+    if (!includeLinked) return { ids: [userId] };
+    readLinked(principal);
+    const ids = await withLinkedIds(clickhouse, range.projectId, [userId]);
+    return { ids, linked: ids.slice(1) };
+  };
 
   const routes = new OpenAPIHono<{ Variables: PrincipalVariables }>({ defaultHook: refuseInvalidParameters });
   routes.use(access.reads('stats:read'));
@@ -195,10 +219,12 @@ export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number,
       const query = c.req.valid('query');
       const range = rangeOf(c.get('principal'), query);
       const step = GRANULARITY_MS[query.granularity];
-      const [points, info] = await Promise.all([userSeries(clickhouse, userId, query.granularity, range), meta(TOPOLOGY, range, range.to)]);
+      const { ids, linked } = await idsOf(c.get('principal'), userId, range, query.include_linked);
+      const [points, info] = await Promise.all([userSeries(clickhouse, ids, query.granularity, range), meta(TOPOLOGY, range, range.to)]);
       const watermark = info.watermark === null ? null : Date.parse(info.watermark);
       const body: z.infer<typeof UserSeriesSchema> = {
         user_id: userId,
+        ...(linked ? { linked_ids: linked } : {}),
         granularity: query.granularity,
         ...info,
         series: points.map((p) => ({
@@ -212,10 +238,13 @@ export function createStatsRoutes(clickhouse: ClickHouseClient, graceMs: number,
     })
     .openapi(userSessionsRoute, async (c) => {
       const userId = userOf(c, c.req.valid('param').user_id);
-      const range = rangeOf(c.get('principal'), c.req.valid('query'));
-      const [sessions, info] = await Promise.all([userSessions(clickhouse, userId, range), meta(SESSIONS_TOPOLOGY, range, range.to)]);
+      const query = c.req.valid('query');
+      const range = rangeOf(c.get('principal'), query);
+      const { ids, linked } = await idsOf(c.get('principal'), userId, range, query.include_linked);
+      const [sessions, info] = await Promise.all([userSessions(clickhouse, ids, range), meta(SESSIONS_TOPOLOGY, range, range.to)]);
       const body: z.infer<typeof UserSessionsSchema> = {
         user_id: userId,
+        ...(linked ? { linked_ids: linked } : {}),
         ...info,
         final: info.final && sessions.every((s) => s.is_final === 1),
         sessions: sessions.map((s) => ({ start: iso(s.start), end: iso(s.end), events: s.events, duration_ms: s.duration_ms, final: s.is_final === 1 })),

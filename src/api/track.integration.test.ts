@@ -19,7 +19,8 @@ import { schemaVersionType } from '../../testing/schemas.js';
 import { isolatedConfig } from '../../testing/test-config.js';
 import { encodeAvroFrame } from '../serde/wire-format.js';
 import type { ErrorBody } from './errors.js';
-import { CONTENT_TYPES, type TrackResponse } from './track.js';
+import type { TrackResponse } from './ingest.js';
+import { CONTENT_TYPES } from './track.js';
 import { varint } from '../../testing/avro-bytes.js';
 
 type RequestBody = string | Uint8Array | ReadableStream<Uint8Array>;
@@ -28,14 +29,14 @@ const config = isolatedConfig(inject('services'));
 let api: InProcessApi;
 let kafka: Kafka;
 let v1Id: number;
-let v2Id: number;
+let latestId: number;
 let foreignId: number;
 
 beforeAll(async () => {
   api = await inProcessApi(config);
   kafka = testKafka(config.kafka);
   v1Id = await api.registry.getRegistryId(api.subject, 1);
-  v2Id = await api.registry.getRegistryId(api.subject, 2);
+  latestId = await api.registry.getLatestSchemaId(api.subject);
   // A TrackedEvent registered under another subject of the same registry.
   const variant = JSON.parse((await eventSchemaFiles())[0]!.schema) as { fields: unknown[] };
   variant.fields.push({ name: 'smuggled', type: 'string', default: '' });
@@ -233,9 +234,9 @@ describe('accepted events', () => {
       accepted: 2,
       refused: 1,
       results: [
-        { index: 0, status: 'accepted', schema_id: v2Id },
+        { index: 0, status: 'accepted', schema_id: latestId },
         { index: 1, status: 'refused', errors: [{ field: 'action', code: 'empty', expected: 'string', problem: 'must not be empty' }] },
-        { index: 2, status: 'accepted', schema_id: v2Id },
+        { index: 2, status: 'accepted', schema_id: latestId },
       ],
     });
     const records = await readRecords(kafka, config.kafka.eventsTopic, 2);
@@ -245,7 +246,7 @@ describe('accepted events', () => {
       expect(result, `result for ${record.key}`).toBeDefined();
       // Confluent wire format: magic byte 0, then the 4-byte big-endian schema id.
       expect(record.value[0]).toBe(0);
-      expect(record.value.readInt32BE(1)).toBe(v2Id);
+      expect(record.value.readInt32BE(1)).toBe(latestId);
     }
   });
 
@@ -257,14 +258,14 @@ describe('accepted events', () => {
     expect(segment.status).toBe(202);
   });
 
-  it('an event pinned to v1 may not use a v2 field; unpinned (latest, v2) it may', async () => {
+  it('an event pinned to v1 may not use a v2 field; unpinned (the latest version) it may', async () => {
     const event = JSON.stringify({ user_id: 'pin', action: 'a', session_id: 's-1' });
     const pinned = await post(event, CONTENT_TYPES.json, { 'x-schema-version': '1' });
     expect(pinned.status).toBe(400);
     expect(await pinned.json()).toMatchObject({ results: [{ errors: [{ field: 'session_id' }] }] });
     const latest = await post(event);
     expect(latest.status).toBe(202);
-    expect(await latest.json()).toMatchObject({ results: [{ schema_id: v2Id }] });
+    expect(await latest.json()).toMatchObject({ results: [{ schema_id: latestId }] });
     const v1Event = await post(JSON.stringify({ user_id: 'pin', action: 'b' }), CONTENT_TYPES.json, { 'x-schema-version': '1' });
     expect(await v1Event.json()).toMatchObject({ results: [{ status: 'accepted', schema_id: v1Id }] });
   });

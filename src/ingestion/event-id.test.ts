@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newEventId } from './event-id.js';
+import { eventIdOfMessageId, nameBasedUuid, newEventId } from './event-id.js';
 import { isUuid } from './validate-event.js';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -23,5 +23,20 @@ describe('newEventId', () => {
     const ids = new Set(Array.from({ length: 10_000 }, () => newEventId(at)));
     expect(ids.size).toBe(10_000);
     for (const id of ids) expect(id).toMatch(V7);
+  });
+});
+
+describe('nameBasedUuid', () => {
+  it("gives RFC 9562's v5 ids (the DNS namespace's www.example.com, as the uuid package and Python's uuid5 give it)", () => {
+    expect(nameBasedUuid('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  });
+
+  it('derives one event id per project and message id: a resend keeps it, another project gets another', () => {
+    const messageId = 'node-next-1733000000000-743be593-7789-4b74-8078-cbcc8894c586';
+    const id = eventIdOfMessageId('shop', messageId);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(eventIdOfMessageId('shop', messageId)).toBe(id);
+    expect(eventIdOfMessageId('other', messageId)).not.toBe(id);
+    expect(eventIdOfMessageId('shop', `${messageId}x`)).not.toBe(id);
   });
 });

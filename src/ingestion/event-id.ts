@@ -15,7 +15,7 @@
  * first 48 bits and 7 for the version; the other 74 random bits and the
  * variant stay.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 let prefixMs = Number.NaN;
 /** `tttttttt-tttt-7` for prefixMs: the same for every id of a millisecond. */
@@ -30,3 +30,43 @@ export function newEventId(receivedAt: number): string {
   // randomUUID: xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx; from the 16th character on it is random bits and the variant.
   return prefix + randomUUID().slice(15);
 }
+
+/**
+ * The namespace of event ids derived from a client's own message ids (a
+ * random UUID, fixed for good: changing it would give every resent message
+ * a new id).
+ */
+export const MESSAGE_ID_NAMESPACE = '9b0c6a4e-3f7d-4b58-a1c2-6d0e8f3b7a15';
+
+/**
+ * A name-based UUID, version 5 (RFC 9562, section 5.5): the SHA-1 of the
+ * namespace's 16 bytes and the name's UTF-8, its first 16 bytes with the
+ * version and variant set. The same name always gives the same id.
+ */
+export function nameBasedUuid(namespace: string, name: string): string {
+  return v5(Buffer.from(namespace.replaceAll('-', ''), 'hex'), name);
+}
+
+function v5(namespace: Buffer, name: string): string {
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name));
+  namespace.copy(input);
+  input.write(name, 16, 'utf8');
+  const bytes = createHash('sha1').update(input).digest();
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The event id of a client's message id that is not a UUID (Segment's
+ * analytics-node sends `node-next-<ms>-<uuid>`): a v5 UUID of the project and
+ * the id, so a resend in the project is stored once, and the same message id
+ * in another project is another event. U+001F cannot be part of a project
+ * name, so no two (project, id) pairs share a name.
+ */
+export function eventIdOfMessageId(projectId: string, messageId: string): string {
+  return v5(MESSAGE_ID_NAMESPACE_BYTES, `${projectId}\u001f${messageId}`);
+}
+
+const MESSAGE_ID_NAMESPACE_BYTES = Buffer.from(MESSAGE_ID_NAMESPACE.replaceAll('-', ''), 'hex');

@@ -52,7 +52,7 @@ function tooLarge(bytes: number, limits: BodyLimits): EventError[] {
   return [{ field: '$', code: 'event_too_large', problem: `event is ${bytes} bytes, at most ${limits.maxEventBytes} allowed` }];
 }
 
-function checkCount(count: number, limits: BodyLimits) {
+export function checkCount(count: number, limits: BodyLimits) {
   if (count === 0) throw new BodyError(400, 'empty_batch', 'the batch has no events');
   if (count > limits.maxBatchEvents) {
     throw new BodyError(413, 'too_many_events', `the batch has ${count} events, at most ${limits.maxBatchEvents} allowed`);
@@ -60,7 +60,7 @@ function checkCount(count: number, limits: BodyLimits) {
 }
 
 /** Sizes are only measured when the body could hold an event over the limit. */
-function sized(values: unknown[], bodyBytes: number, limits: BodyLimits): BodyItem[] {
+export function sized(values: unknown[], bodyBytes: number, limits: BodyLimits): BodyItem[] {
   if (bodyBytes <= limits.maxEventBytes) return values.map((value) => ({ value }));
   return values.map((value) => {
     const text = jsonText(value);

@@ -4,6 +4,7 @@ import { DEFAULT_EVENT_LIMITS, MAX_ERRORS_PER_EVENT, WARNING_FUTURE_CLAMPED, val
 
 const V1 = schemaVersionType(1);
 const V2 = schemaVersionType(2);
+const V3 = schemaVersionType(3);
 const NOW = Date.parse('2026-01-02T03:04:05.678Z');
 
 function errorsOf(body: unknown, type = V2): EventError[] {
@@ -234,5 +235,23 @@ describe('validateEvent', () => {
     expect(errorsOf({ user_id: 'u', action: 'a', context: { library: { name: 'js' } } })).toEqual([
       { field: 'context.library.version', code: 'missing', expected: 'string', problem: 'is required' },
     ]);
+  });
+
+  it("fills v3's defaults, and checks its message type, ids, name and traits as the rest", () => {
+    expect(accepted({ user_id: 'u', action: 'a' }, V3)).toMatchObject({ type: 'track', anonymous_id: null, traits: {}, name: null, message_id: null });
+    expect(accepted({ user_id: 'u', action: '$identify', type: 'identify', anonymous_id: 'a', traits: { plan: 'pro', seats: 3 }, message_id: 'm-1' }, V3)).toMatchObject({
+      type: 'identify',
+      anonymous_id: 'a',
+      traits: { plan: 'pro', seats: 3 },
+      message_id: 'm-1',
+    });
+    const fields = (body: object) => errorsOf({ user_id: 'u', action: 'a', ...body }, V3).map((e) => `${e.field}:${e.code}`);
+    expect(fields({ type: 'purchase' })).toEqual(['type:unknown_type']);
+    expect(fields({ anonymous_id: ' ' })).toEqual(['anonymous_id:empty']);
+    expect(fields({ message_id: 'x'.repeat(257) })).toEqual(['message_id:too_long']);
+    expect(fields({ name: 'a\u0000b' })).toEqual(['name:invalid_characters']);
+    expect(fields({ traits: { nested: { a: 1 } } })).toEqual(['traits.nested:wrong_type']);
+    expect(fields({ traits: { '': 1 } })).toEqual(['traits.:invalid_property_key']);
+    expect(fields({ traits: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`t${i}`, i])) })).toEqual(['traits:too_many_properties']);
   });
 });

@@ -9,6 +9,7 @@
  * the type the schema expects, and what is wrong with the value.
  */
 import type { Type } from 'avsc';
+import { MESSAGE_TYPES } from '../model/event.js';
 import { newEventId } from './event-id.js';
 
 /** What kind of problem a field has: stable, for clients to branch on and for metrics to count. */
@@ -29,6 +30,7 @@ export type RefusalCode =
   | 'invalid_characters'
   | 'timestamp_too_old'
   | 'not_finite'
+  | 'unknown_type'
   | 'too_many_errors';
 
 export interface FieldError {
@@ -229,27 +231,40 @@ function controlCharacters(field: string, value: string): EventError {
   };
 }
 
-/** Rules the Avro schema cannot express: non-empty identifiers, lengths, counts. */
+/** Identifiers: non-blank, bounded, no control characters. */
+const IDENTIFIER_FIELDS = ['user_id', 'action', 'project_id', 'session_id', 'anonymous_id', 'message_id'];
+/** Flat maps of scalars, bounded alike. */
+const MAP_FIELDS = ['properties', 'traits'];
+const KNOWN_TYPES = new Set<unknown>(MESSAGE_TYPES);
+
+/** Rules the Avro schema cannot express: non-empty identifiers, lengths, counts, the message types. */
 function checkLimits(record: Record<string, unknown>, limits: EventLimits, errors: EventError[]) {
-  for (const field of ['user_id', 'action', 'project_id', 'session_id']) {
+  for (const field of IDENTIFIER_FIELDS) {
     if (record[field] !== undefined && record[field] !== null) checkText(record[field], field, limits.idLength, errors);
   }
-  const properties = record.properties;
-  if (jsonType(properties) !== 'object') return;
-  const entries = Object.entries(properties as Record<string, unknown>);
+  if (record.name !== undefined && record.name !== null) checkText(record.name, 'name', limits.stringLength, errors);
+  if (typeof record.type === 'string' && !KNOWN_TYPES.has(record.type)) {
+    errors.push({ field: 'type', code: 'unknown_type', expected: MESSAGE_TYPES.join(' | '), problem: `is not a message type: ${preview(record.type)}` });
+  }
+  for (const field of MAP_FIELDS) checkMap(record[field], field, limits, errors);
+}
+
+function checkMap(map: unknown, field: string, limits: EventLimits, errors: EventError[]) {
+  if (jsonType(map) !== 'object') return;
+  const entries = Object.entries(map as Record<string, unknown>);
   if (entries.length > limits.propertyCount) {
-    errors.push({ field: 'properties', code: 'too_many_properties', problem: `has ${entries.length} keys, at most ${limits.propertyCount} allowed` });
+    errors.push({ field, code: 'too_many_properties', problem: `has ${entries.length} keys, at most ${limits.propertyCount} allowed` });
     return; // refused already: each of thousands of keys checked would only lengthen the answer
   }
   for (const [key, value] of entries) {
     if (key === '' || key.length > limits.propertyKeyLength) {
-      errors.push({ field: `properties.${key}`, code: 'invalid_property_key', problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
+      errors.push({ field: `${field}.${key}`, code: 'invalid_property_key', problem: `key must be 1 to ${limits.propertyKeyLength} characters` });
     } else if (hasControlCharacter(key)) {
-      errors.push(controlCharacters(`properties.${key}`, key));
+      errors.push(controlCharacters(`${field}.${key}`, key));
     } else if (typeof value === 'string' && value.length > limits.stringLength) {
-      errors.push({ field: `properties.${key}`, code: 'too_long', problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
+      errors.push({ field: `${field}.${key}`, code: 'too_long', problem: `is ${value.length} characters, at most ${limits.stringLength} allowed` });
     } else if (typeof value === 'number' && !Number.isFinite(value)) {
-      errors.push({ field: `properties.${key}`, code: 'not_finite', expected: 'double', problem: 'must be a finite number' });
+      errors.push({ field: `${field}.${key}`, code: 'not_finite', expected: 'double', problem: 'must be a finite number' });
     }
   }
 }

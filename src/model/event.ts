@@ -20,6 +20,10 @@ export interface EventContext {
   page_url: string | null;
 }
 
+/** The kinds of message (Segment's spec calls them so); every event is one, `track` by default. */
+export const MESSAGE_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
 export interface TrackedEvent {
   event_id: string;
   project_id: string;
@@ -36,6 +40,21 @@ export interface TrackedEvent {
   context: EventContext | null;
   /** What the API changed on the way in, e.g. `timestamp_in_future_clamped`. */
   warnings: string[];
+  /** Schema v3 on; events of older versions read `track`, null, {} and null. */
+  type: MessageType;
+  /** The client's visitor id; on an identify or alias beside user_id, it is linked to that user. */
+  anonymous_id: string | null;
+  /** The user's (identify) or group's (group) attributes. */
+  traits: Record<string, PropertyValue>;
+  /** A page's or screen's name. */
+  name: string | null;
+  /** The client's own message id as sent, when event_id was derived from it. */
+  message_id: string | null;
+}
+
+/** The v3 fields of an event of an older version, or of a /track event that sets none: what the schema's defaults read. */
+export function messageDefaults(): Pick<TrackedEvent, 'type' | 'anonymous_id' | 'traits' | 'name' | 'message_id'> {
+  return { type: 'track', anonymous_id: null, traits: {}, name: null, message_id: null };
 }
 
 /** Where a consumed event came from: the worker's replay-safe identity for it. */

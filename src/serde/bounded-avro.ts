@@ -24,9 +24,12 @@ export interface AvroBounds {
 const EVENT_OTHER_ITEMS = 16;
 const EVENT_MAX_DEPTH = 16;
 
-/** What an event body may hold: the properties the validator allows, and a little more. */
+/** The maps of scalars an event holds, each bounded by the property count: properties and traits (v3). */
+const EVENT_MAPS = 2;
+
+/** What an event body may hold: the properties and traits the validator allows, and a little more. */
 export function eventAvroBounds(limits: Pick<EventLimits, 'propertyCount'> = DEFAULT_EVENT_LIMITS): AvroBounds {
-  return { maxItems: limits.propertyCount + EVENT_OTHER_ITEMS, maxDepth: EVENT_MAX_DEPTH };
+  return { maxItems: EVENT_MAPS * limits.propertyCount + EVENT_OTHER_ITEMS, maxDepth: EVENT_MAX_DEPTH };
 }
 
 class BoundsError extends Error {

@@ -1,6 +1,6 @@
 /** Reads and writes of the raw `events` table. All SQL is parameterised. */
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { EventContext, KafkaPosition, PropertyValue, TrackedEvent } from '../model/event.js';
+import type { EventContext, KafkaPosition, MessageType, PropertyValue, TrackedEvent } from '../model/event.js';
 import { insertRows } from './insert-rows.js';
 import type { RefusedRow } from './write-errors.js';
 import { chunkByCost } from './lookup-chunks.js';
@@ -19,6 +19,11 @@ export interface StoredEvent {
   properties: Record<string, PropertyValue>;
   context: EventContext | null;
   warnings: string[];
+  type: MessageType;
+  anonymous_id: string | null;
+  traits: Record<string, PropertyValue>;
+  name: string | null;
+  message_id: string | null;
 }
 
 /** The columns of `events` that are read as they are written. */
@@ -37,6 +42,12 @@ interface EventTextColumns {
   context_library_version: string | null;
   context_page_url: string | null;
   warnings: string[];
+  type: MessageType;
+  anonymous_id: string | null;
+  /** JSON text. */
+  traits: string;
+  name: string | null;
+  message_id: string | null;
 }
 
 /** A row of `events` as written: times as epoch milliseconds, context flattened. */
@@ -74,6 +85,11 @@ const EVENTS = nativeTable<EventRow>({
   context_library_version: ch.nullable(ch.string),
   context_page_url: ch.nullable(ch.string),
   warnings: ch.array(ch.string),
+  type: ch.string,
+  anonymous_id: ch.nullable(ch.string),
+  traits: ch.string,
+  name: ch.nullable(ch.string),
+  message_id: ch.nullable(ch.string),
   schema_id: ch.uint32,
   kafka_partition: ch.uint32,
   kafka_offset: ch.uint64Big,
@@ -98,6 +114,11 @@ export function toRow(event: TrackedEvent, position: KafkaPosition, schemaId: nu
     context_library_version: context?.library?.version ?? null,
     context_page_url: context?.page_url ?? null,
     warnings: event.warnings,
+    type: event.type,
+    anonymous_id: event.anonymous_id,
+    traits: JSON.stringify(event.traits),
+    name: event.name,
+    message_id: event.message_id,
     schema_id: schemaId,
     kafka_partition: position.partition,
     kafka_offset: BigInt(position.offset),
@@ -230,7 +251,7 @@ export async function storedThrough(client: ClickHouseClient, partition: number)
 export const STORED_EVENT_COLUMNS = `
   toString(event_id) AS event_id, project_id, user_id, action, timestamp, sent_at, received_at, session_id,
   properties, context_ip, context_user_agent, context_locale, context_library_name, context_library_version,
-  context_page_url, warnings`;
+  context_page_url, warnings, type, anonymous_id, traits, name, message_id`;
 
 /** A row of `events` as read: times as text. */
 export type StoredRow = EventTextColumns & Pick<StoredEvent, 'timestamp' | 'sent_at' | 'received_at'>;
@@ -260,5 +281,10 @@ export function toStoredEvent(row: StoredRow): StoredEvent {
         }
       : null,
     warnings: row.warnings,
+    type: row.type,
+    anonymous_id: row.anonymous_id,
+    traits: JSON.parse(row.traits) as Record<string, PropertyValue>,
+    name: row.name,
+    message_id: row.message_id,
   };
 }

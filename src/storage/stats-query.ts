@@ -49,16 +49,17 @@ function rangeParams(range: Range) {
   return { project: range.projectId, from: toDateTime64(range.from), to: toDateTime64(range.to) };
 }
 
-export async function userSeries(client: ClickHouseClient, userId: string, granularity: Granularity, range: Range): Promise<SeriesPoint[]> {
+/** The series of one user, or the sum over several ids (a user and its linked ids). */
+export async function userSeries(client: ClickHouseClient, userIds: string[], granularity: Granularity, range: Range): Promise<SeriesPoint[]> {
   const source = SERIES_SOURCE[granularity];
   const found = await rows<{ start: number; events: number; actions: Record<string, number> }>(
     client,
     `SELECT toUnixTimestamp64Milli(toDateTime64(${source.bucket}, 3, 'UTC')) AS start, ${source.events} AS events, ${source.actions} AS actions
      FROM ${source.table}
-     WHERE project_id = {project:String} AND user_id = {user:String}
+     WHERE project_id = {project:String} AND user_id IN {users:Array(String)}
        AND ${source.bucket} >= {from:DateTime64(3, 'UTC')} AND ${source.bucket} < {to:DateTime64(3, 'UTC')}
      GROUP BY start ORDER BY start`,
-    { ...rangeParams(range), user: userId },
+    { ...rangeParams(range), users: userIds },
   );
   // Cancelled actions sum to zero in the rollups: they did not happen.
   return found.map((p) => ({ start: p.start, events: p.events, actions: Object.fromEntries(Object.entries(p.actions).filter(([, n]) => n > 0)) }));
@@ -72,15 +73,16 @@ export interface SessionRow {
   is_final: 0 | 1;
 }
 
-export async function userSessions(client: ClickHouseClient, userId: string, range: Range): Promise<SessionRow[]> {
+/** The sessions of one user, or of several ids (a user and its linked ids: each id's sessions, not merged). */
+export async function userSessions(client: ClickHouseClient, userIds: string[], range: Range): Promise<SessionRow[]> {
   return rows<SessionRow>(
     client,
     `SELECT toUnixTimestamp64Milli(session_start) AS start, toUnixTimestamp64Milli(session_end) AS end, events, duration_ms, is_final
      FROM agg_user_sessions FINAL
-     WHERE project_id = {project:String} AND user_id = {user:String}
+     WHERE project_id = {project:String} AND user_id IN {users:Array(String)}
        AND session_start >= {from:DateTime64(3, 'UTC')} AND session_start < {to:DateTime64(3, 'UTC')}
      ORDER BY start`,
-    { ...rangeParams(range), user: userId },
+    { ...rangeParams(range), users: userIds },
   );
 }
 

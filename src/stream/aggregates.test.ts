@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TrackedEvent } from '../model/event.js';
+import { messageDefaults, type TrackedEvent } from '../model/event.js';
 import { activityAggregator } from './aggregates.js';
 
 const event = (action: string, timestamp: number, amount: number): TrackedEvent => ({
@@ -14,6 +14,7 @@ const event = (action: string, timestamp: number, amount: number): TrackedEvent 
   properties: { amount },
   context: null,
   warnings: [],
+  ...messageDefaults(),
 });
 
 describe('activityAggregator', () => {

@@ -12,7 +12,7 @@ import {
   type WindowResult,
 } from './window-store.js';
 import { hopping, minutes, seconds, session, tumbling, type WindowSpec } from './windows.js';
-import type { TrackedEvent } from '../model/event.js';
+import { messageDefaults, type TrackedEvent } from '../model/event.js';
 
 function event(user: string, at: number, action = 'click', properties: TrackedEvent['properties'] = {}): TrackedEvent {
   return {
@@ -27,6 +27,7 @@ function event(user: string, at: number, action = 'click', properties: TrackedEv
     properties,
     context: null,
     warnings: [],
+    ...messageDefaults(),
   };
 }
 
