@@ -28,6 +28,7 @@ import { createHealthRoutes, type ReadinessProbe } from '../http/health.js';
 import { serveOpenApi } from './openapi.js';
 import { requestContext } from './request-context.js';
 import { createStatsRoutes } from './stats.js';
+import { createInsightsRoutes } from './insights.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
 
 export interface ApiDeps {
@@ -58,7 +59,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
   const root = new OpenAPIHono<BlankEnv>();
   // Before any route, so it wraps them all (`.use` would not keep the OpenAPIHono type for the chain).
   root.use(requestContext(deps.metrics, deps.logger));
-  for (const path of ['/activities', '/activities/*', '/stats/*', '/admin/*']) root.use(path, readPreflight);
+  for (const path of ['/activities', '/activities/*', '/stats/*', '/insights/*', '/admin/*']) root.use(path, readPreflight);
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route(
@@ -74,6 +75,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
       }),
     )
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
+    .route('/insights', createInsightsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
     .route('/admin', createAdminRoutes(deps.access, deps.keys))
     // The status alone: the checks' error texts name hosts and internals.
     .route('/', createHealthRoutes(deps.readiness, { detail: false }));
