@@ -1,7 +1,7 @@
 /**
  * The read behind GET /insights/funnels: ordered steps over the raw events of
  * the range, per user, as ClickHouse's `windowFunnel(window)` walks them
- * (its reference algorithm, written out so that it also yields times):
+ * (its algorithm, written out so that it also yields times):
  * the user's matching events in time order (a tie in order of the steps; an
  * event matching two steps counts for both, as windowFunnel's does); a step-1
  * event starts a chain; an event of step k extends the chain that reached
@@ -50,19 +50,22 @@ function stepCondition(step: FunnelStep, i: number, params: Record<string, unkno
 }
 
 /**
- * Per user: `starts[k]` is the start (ms) of the chain that last reached step
- * k (-1: none yet), `took[k]` the length of the first chain to reach it.
- * windowFunnel's loop, one event-step pair at a time.
+ * Per user, from their entries `events` (sorted (ms, step) pairs): `s<k>`
+ * holds, at each step-k entry that extends a chain, that chain's start, else
+ * -1. windowFunnel's loop keeps one current start per step, which an entry of
+ * step k reads from step k-1: that is the last value of `s<k-1>` before the
+ * entry, which arrayFill carries forward. So the loop becomes one arrayMap
+ * per step, vectorised (an arrayFold of the loop took 10-20 times longer).
+ * `took<k>`: the first chain to reach step k, its end minus its start.
  */
-function foldSql(steps: number): string {
-  const none = `arrayWithConstant(${steps}, toInt64(-1))`;
-  const set = (array: string, index: string, value: string) => `arrayMap((x, j) -> if(j = ${index}, ${value}, x), ${array}, arrayEnumerate(${array}))`;
-  // e = (time, step index from 1); acc = (starts, took).
-  const reached = 'acc.1[e.2 - 1] >= 0 AND e.1 <= acc.1[e.2 - 1] + {window:Int64}';
-  return `arrayFold((acc, e) ->
-      if(e.2 = 1, (${set('acc.1', '1', 'e.1')}, acc.2),
-        if(${reached}, (${set('acc.1', 'e.2', 'acc.1[e.2 - 1]')}, if(acc.2[e.2] >= 0, acc.2, ${set('acc.2', 'e.2', 'e.1 - acc.1[e.2 - 1]')})), acc)),
-      events, (${none}, ${none}))`;
+function walkColumns(steps: number): string[] {
+  const columns = ['arrayMap(e -> if(e.2 = 1, e.1, toInt64(-1)), events) AS s1'];
+  for (let k = 2; k <= steps; k++) {
+    columns.push(`arrayMap((e, start) -> if(e.2 = ${k} AND start >= 0 AND e.1 <= start + {window:Int64}, start, toInt64(-1)),
+      events, arrayFill(x -> x >= 0, s${k - 1})) AS s${k}`);
+    columns.push(`if(arrayExists(x -> x >= 0, s${k}), events[arrayFirstIndex(x -> x >= 0, s${k})].1 - s${k}[arrayFirstIndex(x -> x >= 0, s${k})], toInt64(-1)) AS took${k}`);
+  }
+  return columns;
 }
 
 export async function funnel(client: ClickHouseClient, q: FunnelQuery): Promise<FunnelCounts[]> {
@@ -86,14 +89,14 @@ export async function funnel(client: ClickHouseClient, q: FunnelQuery): Promise<
   const perUser = `
     SELECT user_id, arraySort(arrayFlatten(groupArray(${matches}))) AS events,
            ${q.breakdown === undefined ? '' : `argMinIf(${breakdownKey}, timestamp, ${conditions[0]}) AS first_value,`}
-           ${foldSql(n)} AS walk
+           ${walkColumns(n).join(',\n           ')}
     FROM events WHERE ${range} AND ${actions}
     GROUP BY user_id
-    HAVING walk.1[1] >= 0`;
+    HAVING arrayExists(x -> x >= 0, s1)`;
   const columns: string[] = [];
   for (let k = 1; k <= n; k++) {
-    columns.push(`countIf(walk.1[${k}] >= 0) AS users_${k}`);
-    if (k > 1) columns.push(`quantileExactInclusiveIf(0.5)(walk.2[${k}], walk.1[${k}] >= 0) AS median_${k}`);
+    columns.push(k === 1 ? 'count() AS users_1' : `countIf(took${k} >= 0) AS users_${k}`);
+    if (k > 1) columns.push(`quantileExactInclusiveIf(0.5)(took${k}, took${k} >= 0) AS median_${k}`);
   }
   const found = await rows<Record<string, number | string | null>>(
     client,
