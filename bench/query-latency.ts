@@ -68,7 +68,7 @@ async function main() {
     // The window results, written as the worker writes them: final per-minute
     // rows into the change log, which the views roll up to hours and days;
     // a slice of the users at a time.
-    const slices = Math.max(1, Math.ceil(EVENTS / CHUNK));
+    const slices = Math.max(1, Math.ceil(EVENTS / 1_000_000));
     for (let slice = 0; slice < slices; slice++) {
       await clickhouse.command({
         query: `INSERT INTO agg_user_activity_changes (topology, project_id, user_id, window_start, window_end, revision, sign, is_final,

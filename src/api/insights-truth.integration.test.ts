@@ -307,6 +307,15 @@ describe('funnels against ground truth', () => {
     expect(answer.steps.map((s) => s.users)).toEqual([1, 2, 3].map(atLeast));
   });
 
+  it('walks a repeated action as windowFunnel does: view -> view -> buy (an event may count for both views)', async () => {
+    const path = `/insights/funnels?from=${iso(START)}&to=${iso(START + DAYS * DAY)}&step=view&step=view|page:/pricing&step=buy&window=1800`;
+    const answer = await get<Funnel>(path);
+    const steps = [(e: TrackedEvent) => e.action === 'view', (e: TrackedEvent) => e.action === 'view' && e.properties.page === '/pricing', (e: TrackedEvent) => e.action === 'buy'];
+    const expected = funnelTruth(counted, steps, 1_800_000);
+    expect(answer.steps.map((s) => ({ users: s.users, median: s.median_seconds_to_convert }))).toEqual(expected);
+    expect(expected[2]!.users).toBeGreaterThan(0);
+  });
+
   it('filters a step on a property and breaks down by the plan of the first step', async () => {
     const answer = await get<Funnel>(`/insights/funnels?from=${iso(START)}&to=${iso(START + DAYS * DAY)}&step=view&step=buy|first:true&window=7200&breakdown=property:plan`);
     const steps = [(e: TrackedEvent) => e.action === 'view', (e: TrackedEvent) => e.action === 'buy' && e.properties.first === true];

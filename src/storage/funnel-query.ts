@@ -73,10 +73,14 @@ export async function funnel(client: ClickHouseClient, q: FunnelQuery): Promise<
   const conditions = q.steps.map((step, i) => stepCondition(step, i, params));
   const n = q.steps.length;
   const range = COUNTED_EVENTS;
-  const actions = `action IN {actions:Array(String)}`;
-  params.actions = [...new Set(q.steps.map((s) => s.action))];
-  // Each event as (ms, step) for every step it matches.
-  const matches = `arrayFilter(e -> e.2 > 0, [${conditions.map((c, i) => `(toUnixTimestamp64Milli(timestamp), if(${c}, ${i + 1}, 0))`).join(', ')}])`;
+  const actions = [...new Set(q.steps.map((s) => s.action))];
+  params.actions = actions;
+  // Each event as (ms, step) for every step it matches. When the steps' actions differ, an event matches one
+  // step at most: one pair per event (step 0, matching none, is inert), without building an array per event.
+  const exclusive = actions.length === n;
+  const entries = exclusive
+    ? `groupArray((toUnixTimestamp64Milli(timestamp), toUInt8(multiIf(${conditions.map((c, i) => `${c}, ${i + 1}`).join(', ')}, 0))))`
+    : `arrayFlatten(groupArray(arrayFilter(e -> e.2 > 0, [${conditions.map((c, i) => `(toUnixTimestamp64Milli(timestamp), toUInt8(if(${c}, ${i + 1}, 0)))`).join(', ')}])))`;
   const breakdownKey = `if(JSONHas(properties, {breakdown:String}),
       if(JSONType(properties, {breakdown:String}) = 'String', JSONExtractString(properties, {breakdown:String}), JSONExtractRaw(properties, {breakdown:String})), '${NONE}')`;
   let key = 'NULL';
@@ -87,10 +91,10 @@ export async function funnel(client: ClickHouseClient, q: FunnelQuery): Promise<
     key = `if(first_value IN (${topValues}), first_value, '${OTHER}')`;
   }
   const perUser = `
-    SELECT user_id, arraySort(arrayFlatten(groupArray(${matches}))) AS events,
+    SELECT user_id, arraySort(${entries}) AS events,
            ${q.breakdown === undefined ? '' : `argMinIf(${breakdownKey}, timestamp, ${conditions[0]}) AS first_value,`}
            ${walkColumns(n).join(',\n           ')}
-    FROM events WHERE ${range} AND ${actions}
+    FROM events WHERE ${range} AND action IN {actions:Array(String)}
     GROUP BY user_id
     HAVING arrayExists(x -> x >= 0, s1)`;
   const columns: string[] = [];
