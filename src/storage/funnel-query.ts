@@ -16,7 +16,7 @@
  * rest share `$other`.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { COUNTED_EVENTS } from './counted-events.js';
+import { countedEvents, droppedLateEvents } from './counted-events.js';
 import { OTHER, NONE, type PropertyEquals } from './trends-query.js';
 import { rangeParams, rows, type Range } from './stats-query.js';
 
@@ -72,7 +72,7 @@ export async function funnel(client: ClickHouseClient, q: FunnelQuery): Promise<
   const params: Record<string, unknown> = { ...rangeParams(q.range), window: q.windowMs, top: q.top };
   const conditions = q.steps.map((step, i) => stepCondition(step, i, params));
   const n = q.steps.length;
-  const range = COUNTED_EVENTS;
+  const range = countedEvents((await droppedLateEvents(client, q.range)) > 0);
   const actions = [...new Set(q.steps.map((s) => s.action))];
   params.actions = actions;
   // Each event as (ms, step) for every step it matches. When the steps' actions differ, an event matches one

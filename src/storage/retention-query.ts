@@ -7,7 +7,7 @@
  * Periods past the range's end are not counted (the triangle).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { COUNTED_EVENTS } from './counted-events.js';
+import { countedEvents, droppedLateEvents } from './counted-events.js';
 import { rangeParams, rows, type Range } from './stats-query.js';
 
 export type Period = 'day' | 'week';
@@ -53,17 +53,23 @@ export function periodsOf(range: Pick<Range, 'from' | 'to'>, period: Period): nu
 export async function retention(client: ClickHouseClient, q: RetentionQuery): Promise<CohortRow[]> {
   const periods = periodsOf(q.range, q.period);
   const { start, add } = PERIOD_SQL[q.period];
-  const range = COUNTED_EVENTS;
-  const conditions = ['action = {first:String} AND p = cohort'];
+  const range = countedEvents((await droppedLateEvents(client, q.range)) > 0);
+  // Per user, their cohort and the periods they returned in (one pass over the events, no join); then
+  // retention() over one row per return period (a row of 1970 for none), the first condition always met.
+  const conditions = ['1 = 1'];
   // retention wants two conditions at least: a range of one period asks for a second it then cuts off.
-  for (let n = 1; n < Math.max(periods, 2); n++) conditions.push(`action = {return:String} AND p = ${add}(cohort, ${n})`);
+  for (let n = 1; n < Math.max(periods, 2); n++) conditions.push(`p = ${add}(cohort, ${n})`);
   const found = await rows<{ start: number; users: number; returned: number[] }>(
     client,
     `SELECT toUnixTimestamp(toDateTime(cohort, 'UTC')) * 1000 AS start, count() AS users, sumForEach(r) AS returned
      FROM (
        SELECT user_id, cohort, retention(${conditions.join(', ')}) AS r
-       FROM (SELECT user_id, action, ${start} AS p FROM events WHERE ${range} AND action IN ({first:String}, {return:String})) AS e
-       INNER JOIN (SELECT user_id, min(${start}) AS cohort FROM events WHERE ${range} AND action = {first:String} GROUP BY user_id) AS c USING (user_id)
+       FROM (
+         SELECT user_id, minIf(${start}, action = {first:String}) AS cohort, groupUniqArrayIf(${start}, action = {return:String}) AS returns
+         FROM events WHERE ${range} AND action IN ({first:String}, {return:String})
+         GROUP BY user_id HAVING countIf(action = {first:String}) > 0
+       )
+       ARRAY JOIN if(empty(returns), [toDate(0)], returns) AS p
        GROUP BY user_id, cohort
      )
      GROUP BY start ORDER BY start`,

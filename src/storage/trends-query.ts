@@ -14,7 +14,7 @@
  * below; every value the client sent is a query parameter.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { COUNTED_EVENTS } from './counted-events.js';
+import { countedEvents, droppedLateEvents } from './counted-events.js';
 import { rangeParams, rows, type Granularity, type Range } from './stats-query.js';
 
 export const MEASURES = ['count', 'uniques', 'sum', 'avg', 'min', 'max', 'p50', 'p90', 'p99'] as const;
@@ -119,12 +119,12 @@ const PROPERTY_KEY = `if(JSONHas(properties, {breakdown:String}),
   if(JSONType(properties, {breakdown:String}) = 'String', JSONExtractString(properties, {breakdown:String}), JSONExtractRaw(properties, {breakdown:String})),
   '${NONE}')`;
 
-function sqlOf(q: TrendQuery, params: Record<string, unknown>): Sql {
+function sqlOf(q: TrendQuery, params: Record<string, unknown>, withLate: boolean): Sql {
   const source = trendSource(q);
   const project = 'project_id = {project:String}';
   const actions = q.actions.length > 0 ? ['action IN {actions:Array(String)}'] : [];
   if (source === 'events') {
-    const where = [COUNTED_EVENTS, ...actions];
+    const where = [countedEvents(withLate), ...actions];
     q.where.forEach(({ name, value }, i) => {
       where.push(`JSONExtractRaw(properties, {wn${i}:String}) IN ({wv${i}:String}, {wj${i}:String})`);
       Object.assign(params, { [`wn${i}`]: name, [`wv${i}`]: value, [`wj${i}`]: JSON.stringify(value) });
@@ -146,7 +146,8 @@ function sqlOf(q: TrendQuery, params: Record<string, unknown>): Sql {
 
 export async function trend(client: ClickHouseClient, q: TrendQuery): Promise<TrendRow[]> {
   const params: Record<string, unknown> = { ...rangeParams(q.range), actions: q.actions, property: q.property ?? '', top: q.top };
-  const sql = sqlOf(q, params);
+  const withLate = trendSource(q) === 'events' && (await droppedLateEvents(client, q.range)) > 0;
+  const sql = sqlOf(q, params, withLate);
   const where = sql.where.join(' AND ');
   // The top N keys by the measure over the whole range; every other key is `$other`.
   const key =
