@@ -1,6 +1,6 @@
 /**
  * The read behind GET /insights/retention, over the raw events of the range
- * with ClickHouse's `retention`: a user's cohort is the period (UTC day, or
+ * (less dropped late events) with ClickHouse's `retention`: a user's cohort is the period (UTC day, or
  * week from Monday) of their first `first` action in the range; they
  * returned in period n if they did the `return` action in the n-th period
  * after their cohort's. Period 0 is the cohort itself (every user of it).
