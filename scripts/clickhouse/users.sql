@@ -27,6 +27,12 @@ GRANT SELECT ON @DATABASE@.late_events TO @PREFIX@_api;
 GRANT SELECT ON @DATABASE@.user_links TO @PREFIX@_api;
 GRANT SELECT ON @DATABASE@.user_traits TO @PREFIX@_api;
 GRANT SELECT ON @DATABASE@.user_seen TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.agg_action_activity_1m TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.agg_action_activity_1h TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.agg_action_activity_1d TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.agg_property_values_1h TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.agg_property_values_1d TO @PREFIX@_api;
+GRANT SELECT ON @DATABASE@.agg_event_properties TO @PREFIX@_api;
 GRANT SELECT, INSERT ON @DATABASE@.api_keys TO @PREFIX@_api;
 GRANT SELECT, INSERT ON @DATABASE@.projects TO @PREFIX@_api;
 

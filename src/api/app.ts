@@ -29,6 +29,7 @@ import { serveOpenApi } from './openapi.js';
 import { requestContext } from './request-context.js';
 import { createSegmentRoutes } from './segment.js';
 import { createStatsRoutes } from './stats.js';
+import { createInsightsRoutes } from './insights.js';
 import { createTrackRoutes, type TrackLimits } from './track.js';
 import { createUsersRoutes } from './users.js';
 import type { LiveEvents } from '../live/live-events.js';
@@ -73,7 +74,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
   const root = new OpenAPIHono<BlankEnv>();
   // Before any route, so it wraps them all (`.use` would not keep the OpenAPIHono type for the chain).
   root.use(requestContext(deps.metrics, deps.logger));
-  for (const path of ['/activities', '/activities/*', '/stats/*', '/users/*', '/admin/*', '/live/*', '/pipeline']) root.use(path, readPreflight);
+  for (const path of ['/activities', '/activities/*', '/stats/*', '/insights/*', '/users/*', '/admin/*', '/live/*', '/pipeline']) root.use(path, readPreflight);
   const app = root
     .route('/track', createTrackRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
     .route('/v1', createSegmentRoutes({ ...deps, topic: config.kafka.eventsTopic, limits: trackLimits(config.api) }))
@@ -91,6 +92,7 @@ export function createApp(config: Pick<Config, 'api' | 'kafka' | 'topology'>, de
     )
     .route('/stats', createStatsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
     .route('/users', createUsersRoutes(deps.clickhouse, deps.access))
+    .route('/insights', createInsightsRoutes(deps.clickhouse, config.topology.graceMs, deps.access))
     .route('/admin', createAdminRoutes(deps.access, deps.keys))
     .route('/live', createLiveRoutes(deps.live, config.api.live, deps.access))
     .route(

@@ -23,7 +23,7 @@ import { flag, integer, iso, oneOf, queryParameters, refuse, refuseInvalidParame
 
 const TOPOLOGY = 'user-activity-1m';
 const SESSIONS_TOPOLOGY = 'user-sessions';
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** The longest range each granularity answers, so one caller cannot read the world. */
 export const MAX_RANGE_MS: Record<Granularity, number> = { '1m': 2 * DAY_MS, '1h': 93 * DAY_MS, '1d': 3 * 366 * DAY_MS };
 const MAX_TOP = 100;
@@ -31,9 +31,9 @@ const GRANULARITIES = Object.keys(GRANULARITY_MS) as [Granularity, ...Granularit
 
 // --- Answers ---
 
-const TimeSchema = z.string().datetime().openapi({ description: 'ISO-8601, UTC' });
+export const TimeSchema = z.string().datetime().openapi({ description: 'ISO-8601, UTC' });
 
-const StatsMetaSchema = z.object({
+export const StatsMetaSchema = z.object({
   from: TimeSchema,
   to: TimeSchema,
   watermark: TimeSchema.nullable().openapi({ description: 'Event time every partition has reached; windows ending before it (plus grace) are final. Null before any event.' }),
@@ -82,17 +82,17 @@ export type StatsMeta = z.infer<typeof StatsMetaSchema>;
 
 // --- Requests ---
 
-const param = (description: string) => ({ param: { description } });
+export const param = (description: string) => ({ param: { description } });
 
 const RangeShape = {
   from: time.openapi(param('Range start (inclusive): ISO-8601 with a zone, or epoch ms.')),
   to: time.openapi(param('Range end (exclusive), after `from` and within the longest range the route answers: ISO-8601 with a zone, or epoch ms.')),
   project_id: z.string().optional().openapi(param("Which project: with a key or token, its own (another is refused with 403); in open mode, `default` unless named.")),
 };
-type RangeParameters = z.infer<z.ZodObject<typeof RangeShape>>;
+export type RangeParameters = z.infer<z.ZodObject<typeof RangeShape>>;
 
 /** `from` and `to` (required, to after from, at most `maxRangeMs` apart) and `project_id`, with the route's own parameters. */
-function rangeQuery<S extends z.ZodRawShape>(shape: S, maxRangeMs: (query: z.infer<z.ZodObject<S>>) => number) {
+export function rangeQuery<S extends z.ZodRawShape>(shape: S, maxRangeMs: (query: z.infer<z.ZodObject<S>>) => number) {
   return queryParameters({ ...RangeShape, ...shape }).superRefine((query, ctx) => {
     // The compiler cannot see through the generic spread: these are RangeShape's and S's.
     const { from, to } = query as RangeParameters;
@@ -119,7 +119,7 @@ const CACHING_HEADERS = z.object({
   'Cache-Control': z.string().openapi({ description: '`public, max-age=300` on a final answer, `no-store` on an open one' }),
 });
 
-function statsResponses<T extends z.ZodTypeAny>(schema: T, description: string) {
+export function statsResponses<T extends z.ZodTypeAny>(schema: T, description: string) {
   return {
     200: { description, headers: CACHING_HEADERS, content: { 'application/json': { schema } } },
     304: { description: 'Not modified: a final answer whose ETag the client sent in If-None-Match' },
@@ -171,7 +171,7 @@ export const overviewRoute = createRoute({
 // --- Handlers ---
 
 /** Final answers are cacheable and tagged; open ones, and those a new link may change, must not be cached. */
-function respond<T extends { final: boolean; linked_ids?: string[] | undefined }>(c: Context, body: T) {
+export function respond<T extends { final: boolean; linked_ids?: string[] | undefined }>(c: Context, body: T) {
   if (!body.final || body.linked_ids !== undefined) {
     c.header('Cache-Control', 'no-store');
     return c.json(body, 200);
@@ -184,7 +184,7 @@ function respond<T extends { final: boolean; linked_ids?: string[] | undefined }
 }
 
 /** The project a stats read is for: the principal's, or in open mode the one named (`default` if none). */
-function projectOf(principal: Principal, requested: string | undefined): string {
+export function projectOf(principal: Principal, requested: string | undefined): string {
   return readProject(principal, requested) ?? 'default';
 }
 

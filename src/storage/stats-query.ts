@@ -34,7 +34,7 @@ export interface SeriesPoint {
   actions: Record<string, number>;
 }
 
-async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
+export async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
   const result = await client.query({
     query,
     query_params: params,
@@ -45,7 +45,7 @@ async function rows<T>(client: ClickHouseClient, query: string, params: Record<s
   return result.json<T>();
 }
 
-function rangeParams(range: Range) {
+export function rangeParams(range: Range) {
   return { project: range.projectId, from: toDateTime64(range.from), to: toDateTime64(range.to) };
 }
 
