@@ -6,6 +6,9 @@
  * event_id, and each must be there exactly once: tracked normally, sent by
  * beacon as the page closes mid-batch, queued while the network is cut and
  * sent after, queued across a reload (sent by beacon and again after it).
+ * Identity: a visitor who tracks anonymously, then identifies, is one user
+ * in `GET /users` (traits, the anonymous id linked) and in `/activities`
+ * with `include_linked=true`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,7 +59,14 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>SDK test</title>
 </script>`;
 
 interface PageWindow {
-  st: { track(action: string, properties?: Record<string, unknown>): string; pending(): Array<{ event_id: string }>; flush(): Promise<void>; anonymousId: string };
+  st: {
+    track(action: string, properties?: Record<string, unknown>): string;
+    identify(userId: string, traits?: Record<string, unknown>): string;
+    page(name?: string): string;
+    pending(): Array<{ event_id: string }>;
+    flush(): Promise<void>;
+    anonymousId: string;
+  };
   results: DeliveryResult[];
   ready: boolean;
 }
@@ -124,6 +134,44 @@ async function storedOnce(user: string, ids: string[]): Promise<void> {
   expect(Object.fromEntries(ids.map((id) => [id, counts.get(id)]))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
   expect([...counts.values()].every((n) => n === 1), 'no event listed twice').toBe(true);
 }
+
+interface UserAnswer {
+  user_id: string;
+  traits: Record<string, unknown>;
+  linked_ids: Array<{ id: string; linked_at: string }>;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** `GET /users/:user` once `until` holds of it (the identity views fill as the worker stores events). */
+function userOnce(user: string, until: (answer: UserAnswer) => boolean): Promise<UserAnswer> {
+  return waitFor(
+    async () => {
+      const response = await fetch(`${base}/users/${encodeURIComponent(user)}`, { headers: { authorization: `Bearer ${readKey}` } });
+      if (response.status === 404) return undefined;
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as UserAnswer;
+      return until(answer) ? answer : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: `GET /users/${user}\n${worker.output()}` },
+  );
+}
+
+interface Activity {
+  event_id: string;
+  type: string;
+  user_id: string;
+  anonymous_id: string | null;
+  timestamp: string;
+}
+
+async function activities(query: string): Promise<Activity[]> {
+  const response = await fetch(`${base}/activities?${query}&limit=1000`, { headers: { authorization: `Bearer ${readKey}` } });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { events: Activity[] }).events;
+}
+
+const idsOf = (events: Activity[]) => events.map((e) => e.event_id).sort();
 
 async function open(context: BrowserContext, query: Record<string, string> = {}): Promise<Page> {
   const page = await context.newPage();
@@ -261,6 +309,39 @@ describe('in Chromium', () => {
     expect(full).toBe(true);
     await context.close();
   });
+
+  it('links a visitor who tracked anonymously to the user they identify as: GET /users and include_linked', async () => {
+    const context = await browser.newContext();
+    const page = await open(context, { flushAt: '1' });
+    const anonymous = await anonymousId(page);
+    const userId = `buyer-${anonymous.slice(-12)}`;
+    const anonymousIds = [await page.evaluate(() => (globalThis as unknown as PageWindow).st.page('Pricing')), ...(await track(page, ['viewed_plan', 'started_trial']))];
+    const identified = await page.evaluate(
+      (id) => {
+        const { st } = globalThis as unknown as PageWindow;
+        return [st.identify(id, { plan: 'pro', seats: 3, trial: true }), st.track('bought', { amount: 49 })];
+      },
+      userId,
+    );
+    await page.waitForFunction(() => (globalThis as unknown as PageWindow).results.length === 5, undefined, { timeout: 30_000 });
+    await storedOnce(anonymous, anonymousIds);
+    await storedOnce(userId, identified);
+
+    const user = await userOnce(userId, (answer) => answer.linked_ids.length > 0 && Object.keys(answer.traits).length > 0);
+    expect(user).toMatchObject({ user_id: userId, traits: { plan: 'pro', seats: 3, trial: true } });
+    expect(user.linked_ids.map((link) => link.id)).toEqual([anonymous]);
+
+    const linked = await activities(`user_id=${encodeURIComponent(userId)}&include_linked=true`);
+    expect(idsOf(linked)).toEqual([...anonymousIds, ...identified].sort());
+    expect(linked.find((e) => e.event_id === identified[0])).toMatchObject({ type: 'identify', user_id: userId, anonymous_id: anonymous });
+    expect(linked.find((e) => e.event_id === anonymousIds[0])).toMatchObject({ type: 'page', user_id: anonymous, anonymous_id: anonymous });
+    // The linked id's events count as the user's: first seen is the anonymous page view's.
+    const times = linked.map((e) => Date.parse(e.timestamp));
+    expect([Date.parse(user.first_seen), Date.parse(user.last_seen)]).toEqual([Math.min(...times), Math.max(...times)]);
+    // Without the parameter, the user's own events alone.
+    expect(idsOf(await activities(`user_id=${encodeURIComponent(userId)}`))).toEqual([...identified].sort());
+    await context.close();
+  });
 });
 
 describe('in Node', () => {
@@ -273,5 +354,10 @@ describe('in Node', () => {
     expect(results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
     await storedOnce('node-user', ids.slice(0, 2) as string[]);
     await storedOnce('node-user-2', ids.slice(2) as string[]);
+    // The alias links its previous id; a Node client's identify links nothing (its anonymous id is no visitor's).
+    const aliased = await userOnce('node-user-2', (answer) => answer.linked_ids.length > 0 && Object.keys(answer.traits).length > 0);
+    expect(aliased.linked_ids.map((link) => link.id)).toEqual(['node-user']);
+    expect(aliased.traits).toEqual({ plan: 'pro' });
+    expect((await userOnce('node-user', (answer) => Object.keys(answer.traits).length > 0)).linked_ids).toEqual([]);
   });
 });

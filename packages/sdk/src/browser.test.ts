@@ -204,11 +204,29 @@ describe('the page', () => {
   it('records the page on start with autoPage, its context on every event', async () => {
     const st = load({ autoPage: true });
     await st.flush();
-    const [event] = api.received[0]!.body.batch as unknown as Array<{ action: string; properties: unknown; context: unknown }>;
-    expect(event!.action).toBe('$page');
-    expect(event!.properties).toEqual({ $url: 'https://shop.example/pricing?x=1', $path: '/pricing', $search: '?x=1', $title: 'Pricing', $referrer: 'https://search.example/' });
+    const [event] = api.received[0]!.body.batch;
+    expect(event).toMatchObject({ type: 'page', action: '$page', user_id: st.anonymousId, anonymous_id: st.anonymousId });
+    expect(event!.name).toBeUndefined();
+    expect(event!.properties).toEqual({ url: 'https://shop.example/pricing?x=1', path: '/pricing', search: '?x=1', title: 'Pricing', referrer: 'https://search.example/' });
     expect(event!.context).toEqual({ user_agent: 'TestBrowser/1.0', locale: 'de-DE', page_url: 'https://shop.example/pricing?x=1', library: { name: '@streamtrack/sdk', version: '0.1.0' } });
     expect(api.received[0]!.contentType).toBe('text/plain;charset=UTF-8');
+  });
+
+  it("links the visitor on identify: the anonymous id the page's events went under travels with the user id", async () => {
+    const st = load();
+    const anonymous = st.anonymousId;
+    expect(storage.data.get('streamtrack.anonymous_id')).toBe(anonymous);
+    st.track('browsed');
+    st.identify('user-9', { plan: 'pro' });
+    st.track('bought');
+    await st.flush();
+    const sent = api.received.flatMap((r) => r.body.batch);
+    expect(sent.map((e) => [e.type, e.user_id, e.anonymous_id])).toEqual([
+      ['track', anonymous, anonymous],
+      ['identify', 'user-9', anonymous],
+      ['track', 'user-9', anonymous],
+    ]);
+    expect(sent[1]!.traits).toEqual({ plan: 'pro' });
   });
 
   it('retries at once when the browser is back online', async () => {

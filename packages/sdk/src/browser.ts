@@ -106,6 +106,7 @@ export function createStreamTrack(options: BrowserOptions): StreamTrack {
     persistence: localPersistence(options?.storagePrefix ?? 'streamtrack', options?.maxQueueEvents ?? 1000),
     // The one type a cross-origin request may have without a preflight, and the one a beacon sends.
     contentType: 'text/plain;charset=UTF-8',
+    visitor: true,
     context: () => {
       const context: { user_agent?: string; locale?: string; page_url?: string } = {};
       if (web.navigator?.userAgent) context.user_agent = web.navigator.userAgent.slice(0, 1000);
@@ -114,11 +115,11 @@ export function createStreamTrack(options: BrowserOptions): StreamTrack {
       return context;
     },
     page: () => ({
-      $url: web.location?.href,
-      $path: web.location?.pathname,
-      $search: web.location?.search || undefined,
-      $title: web.document?.title || undefined,
-      $referrer: web.document?.referrer || undefined,
+      url: web.location?.href,
+      path: web.location?.pathname,
+      search: web.location?.search || undefined,
+      title: web.document?.title || undefined,
+      referrer: web.document?.referrer || undefined,
     }),
   });
   const { url } = client.transport;

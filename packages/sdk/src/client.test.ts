@@ -83,26 +83,36 @@ describe('batching', () => {
     expect(api.received.map((r) => r.body.batch.length)).toEqual([3, 3, 3, 1]);
   });
 
-  it('identify, alias and page travel as $identify, $alias and $page events under the user', async () => {
+  it('sends identify, alias and page as v3 messages: type, user and anonymous ids, traits, name', async () => {
     const st = client();
     const anonymous = st.anonymousId;
+    st.track('browsed');
     st.identify('user-1', { plan: 'pro', address: { city: 'Oslo' } });
     st.page('Pricing', { section: 'top' });
     st.alias('user-2');
+    st.alias('user-3', 'old-device');
     st.track('bought', { amount: 3 }, { userId: 'other', timestamp: Date.parse('2026-01-01T00:00:00Z') });
     await st.flush();
     const sent = api.received.flatMap((r) => r.body.batch);
-    expect(sent.map((e) => [e.action, e.user_id])).toEqual([
-      ['$identify', 'user-1'],
-      ['$page', 'user-1'],
-      ['$alias', 'user-2'],
-      ['bought', 'other'],
+    expect(sent.map((e) => [e.type, e.action, e.user_id, e.anonymous_id])).toEqual([
+      ['track', 'browsed', anonymous, anonymous],
+      // A Node client serves many users: its anonymous id is nobody's to link.
+      ['identify', '$identify', 'user-1', undefined],
+      ['page', '$page', 'user-1', anonymous],
+      // The server links an alias's anonymous_id (the previous id) to its user_id.
+      ['alias', '$alias', 'user-2', 'user-1'],
+      ['alias', '$alias', 'user-3', 'old-device'],
+      // Another user's event: not this client's anonymous id.
+      ['track', 'bought', 'other', undefined],
     ]);
-    expect(sent[0]!.properties).toEqual({ plan: 'pro', address: '{"city":"Oslo"}', $anonymous_id: anonymous });
-    expect(sent[1]!.properties).toEqual({ name: 'Pricing', section: 'top' });
-    expect(sent[2]!.properties).toEqual({ $previous_id: 'user-1' });
-    expect(sent[3]!.timestamp).toBe('2026-01-01T00:00:00.000Z');
-    expect(st.userId).toBe('user-2');
+    expect(sent[1]!.traits).toEqual({ plan: 'pro', address: '{"city":"Oslo"}' });
+    expect(sent[1]!.properties).toEqual({});
+    expect(sent[2]!.name).toBe('Pricing');
+    expect(sent[2]!.properties).toEqual({ section: 'top' });
+    expect(sent[3]!.properties).toEqual({});
+    expect(sent[5]!.timestamp).toBe('2026-01-01T00:00:00.000Z');
+    for (const event of sent) expect(Object.keys(event).filter((key) => key.startsWith('$'))).toEqual([]);
+    expect(st.userId).toBe('user-3');
     st.reset();
     expect(st.userId).toBeUndefined();
     expect(st.anonymousId).not.toBe(anonymous);
@@ -258,7 +268,9 @@ describe('bounds and the host', () => {
     await expect(st.flush()).resolves.toBeUndefined();
     const sent = api.received.flatMap((r) => r.body.batch);
     expect(sent.map((e) => e.action)).toEqual(['circular', 'bigint', 'props', '$page', '$page']);
-    expect(sent[4]!.properties).toEqual({ name: 'text' });
+    expect(sent[3]!.name).toBeUndefined();
+    expect(sent[4]!.name).toBe('text');
+    expect(sent[4]!.properties).toEqual({});
     expect(sent[1]!.properties).toEqual({ n: '[object BigInt]', inf: null });
     expect(results.every((r) => r.status === 'accepted')).toBe(true);
   });

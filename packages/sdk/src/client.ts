@@ -9,7 +9,7 @@
  */
 import type { Answer, EventError } from './answer.js';
 import { retryDelay, type BackoffPolicy } from './backoff.js';
-import { ACTIONS, LIBRARY, flatProperties, type EventContext, type Properties, type WireEvent } from './events.js';
+import { ACTIONS, LIBRARY, flatProperties, type EventContext, type MessageType, type Properties, type WireEvent } from './events.js';
 import { postBatch, type TransportOptions } from './transport.js';
 import { uuidv7 } from './uuid.js';
 
@@ -69,6 +69,12 @@ export interface Persistence {
 
 export interface Platform {
   persistence: Persistence;
+  /**
+   * Whether the client's anonymous id is one visitor's (a browser's): then an
+   * identify carries it and the server links it to the user. A Node client
+   * serves many users; its anonymous id is nobody's to link.
+   */
+  visitor: boolean;
   contentType: string;
   /** Where an event happens: user agent, locale, page URL. */
   context(): Omit<EventContext, 'library'>;
@@ -167,15 +173,20 @@ export class Client implements StreamTrack {
 
   /** Queues an event; answers its event_id, or undefined when nothing was queued. */
   track(action: string, properties?: Properties, options?: TrackOptions): string | undefined {
-    return this.guard(() => this.enqueue(action, flatProperties(properties), options));
+    return this.guard(() => this.enqueue(this.newEvent('track', action, flatProperties(properties), options?.userId, undefined, options?.timestamp)));
   }
 
-  /** Names the user from now on; their traits travel as a `$identify` event. */
+  /**
+   * Names the user from now on and records their traits; in a browser the
+   * visitor's anonymous id goes with it, and the server links it to the user.
+   */
   identify(userId: string, traits?: Properties): string | undefined {
     return this.guard(() => {
       if (typeof userId !== 'string' || userId === '') return undefined;
       this.platform.persistence.set('user_id', userId);
-      return this.enqueue(ACTIONS.identify, { ...flatProperties(traits), $anonymous_id: this.anonymousId }, { userId });
+      const event = this.newEvent('identify', ACTIONS.identify, {}, userId, this.platform.visitor ? this.anonymousId : undefined);
+      if (event) event.traits = flatProperties(traits);
+      return this.enqueue(event);
     });
   }
 
@@ -185,12 +196,17 @@ export class Client implements StreamTrack {
       if (typeof userId !== 'string' || userId === '') return undefined;
       const previous = previousId ?? this.userId ?? this.anonymousId;
       this.platform.persistence.set('user_id', userId);
-      return this.enqueue(ACTIONS.alias, { $previous_id: previous }, { userId });
+      // The server links an alias's anonymous_id, the previous id, to its user_id.
+      return this.enqueue(this.newEvent('alias', ACTIONS.alias, {}, userId, previous));
     });
   }
 
   page(name?: string, properties?: Properties): string | undefined {
-    return this.guard(() => this.enqueue(ACTIONS.page, flatProperties({ ...this.platform.page(), ...(name === undefined ? {} : { name }), ...(typeof properties === 'object' ? properties : {}) })));
+    return this.guard(() => {
+      const event = this.newEvent('page', ACTIONS.page, flatProperties({ ...this.platform.page(), ...(typeof properties === 'object' ? properties : {}) }));
+      if (event && typeof name === 'string' && name !== '') event.name = name;
+      return this.enqueue(event);
+    });
   }
 
   /** Forgets the user and makes a new anonymous id (a logout). */
@@ -270,17 +286,33 @@ export class Client implements StreamTrack {
     }
   }
 
-  private enqueue(action: string, properties: WireEvent['properties'], options?: TrackOptions): string | undefined {
+  /**
+   * A new event of `type`, to be completed by the caller and handed to
+   * `enqueue`. Without `userId` it is the current user's (else the anonymous
+   * id's) and carries the anonymous id; with one, it is that user's and
+   * carries `anonymousId` only when given (a Node client's other users).
+   */
+  private newEvent(type: MessageType, action: string, properties: WireEvent['properties'], userId?: string, anonymousId?: string, timestamp?: Date | number): WireEvent | undefined {
     if (this.closed || typeof action !== 'string') return undefined;
-    const at = options?.timestamp === undefined ? Date.now() : Number(options.timestamp);
+    const at = timestamp === undefined ? Date.now() : Number(timestamp);
+    const anonymous = userId === undefined ? this.anonymousId : anonymousId;
     const event: WireEvent = {
       event_id: uuidv7(),
-      user_id: options?.userId ?? this.userId ?? this.anonymousId,
+      type,
+      user_id: userId ?? this.userId ?? this.anonymousId,
       action,
       timestamp: new Date(Number.isFinite(at) ? at : Date.now()).toISOString(),
       properties,
       context: { ...this.platform.context(), library: { ...LIBRARY } },
     };
+    if (anonymous !== undefined) event.anonymous_id = anonymous;
+    return event;
+  }
+
+  /** Queues a finished event (refused on the spot when too large); answers its id. */
+  private enqueue(event: WireEvent | undefined): string | undefined {
+    if (event === undefined) return undefined;
+    const { action } = event;
     const size = bytes(event);
     if (size > this.options.maxEventBytes) {
       this.report({

@@ -1,9 +1,12 @@
 /**
  * The events the SDK puts on the wire: StreamTrack's own `POST /track` event
- * (schemas/tracked-event.v2.avsc), one per call of track, identify, page and
- * alias. Identity calls travel as reserved actions until the server has
- * identity of its own: `$identify` (traits in properties, the anonymous id
- * in `$anonymous_id`), `$alias` (`$previous_id`), `$page`.
+ * (schemas/tracked-event.v3.avsc), one per call of track, identify, page and
+ * alias, each of its Segment message `type`. The server's identity reads
+ * `type`, `user_id` and `anonymous_id`: an identify or alias carrying an
+ * anonymous (alias: previous) id beside its user id links the two, and an
+ * identify's `traits` are the user's. `action` is required by the contract:
+ * the other types carry the name the server's Segment routes give them
+ * (`$identify`, `$page`, `$alias`), so every client's events read alike.
  */
 
 /** A property value the event contract stores: the map's values are null, booleans, doubles or strings. */
@@ -18,14 +21,23 @@ export interface EventContext {
   library: { name: string; version: string };
 }
 
+export type MessageType = 'track' | 'identify' | 'page' | 'alias';
+
 /** One event as `POST /track` reads it. */
 export interface WireEvent {
   event_id: string;
+  type: MessageType;
   user_id: string;
+  /** The visitor's id before (or without) a user id; on an alias, the previous id linked to `user_id`. */
+  anonymous_id?: string;
   action: string;
   /** Client time, ISO 8601; the server corrects it by the batch's `sent_at`. */
   timestamp: string;
   properties: Record<string, PropertyValue>;
+  /** identify: the user's attributes. */
+  traits?: Record<string, PropertyValue>;
+  /** page: the page's name. */
+  name?: string;
   context: EventContext;
 }
 

@@ -28,6 +28,7 @@ export function createStreamTrack(options: NodeOptions): StreamTrack {
       set: (name, value) => void ids.set(name, value),
     },
     contentType: 'application/json',
+    visitor: false,
     context: () => ({}),
     page: () => ({}),
   });

@@ -2,7 +2,11 @@
  * One batch on the wire: `POST /track` with `{ batch, sent_at, write_key }`
  * and the answer read as an Answer. The write key travels in the body so a
  * browser's request stays a CORS "simple request" (text/plain, no
- * preflight) and the same bytes can go by navigator.sendBeacon.
+ * preflight) and the same bytes can go by navigator.sendBeacon. For the
+ * same reason no `X-Schema-Version` is sent (a beacon cannot set it): the
+ * server reads the events with its latest schema version, which must be v3
+ * or later for the fields the SDK sends (`type`, `anonymous_id`, `traits`,
+ * `name`).
  */
 import { readAnswer, type Answer } from './answer.js';
 import { parseRetryAfter } from './backoff.js';

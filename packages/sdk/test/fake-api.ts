@@ -6,9 +6,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { WireEvent } from '../src/events.js';
 
 export interface SentBatch {
-  batch: Array<{ event_id: string; user_id: string; action: string; timestamp: string; properties: Record<string, unknown> }>;
+  batch: WireEvent[];
   sent_at: string;
   write_key: string;
 }
