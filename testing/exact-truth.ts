@@ -46,7 +46,11 @@ function statsBy(events: IdentifiedEvent[], size: number): Map<string, Stats> {
 /** Sessions per user: a gap over `gapMs` between two of the user's events starts a new one. */
 function sessionsOf(events: IdentifiedEvent[], gapMs: number): Map<string, { events: number; duration: number }> {
   const byUser = new Map<string, number[]>();
-  for (const e of events) byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e.timestamp]);
+  for (const e of events) {
+    const times = byUser.get(e.user_id);
+    if (times) times.push(e.timestamp);
+    else byUser.set(e.user_id, [e.timestamp]);
+  }
   const out = new Map<string, { events: number; duration: number }>();
   for (const [user, times] of byUser) {
     times.sort((a, b) => a - b);
