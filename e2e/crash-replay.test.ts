@@ -77,6 +77,9 @@ async function heldPartitions(w: Worker): Promise<number[]> {
   return body?.windowed?.[0]?.partitions.map((p) => p.partition) ?? [];
 }
 
+/** A worker's /readyz status: 200 while it is a member of the group (0: not answering). */
+const readiness = (w: Worker) => fetch(`${w.base}/readyz`).then((r) => r.status, () => 0);
+
 const kafka = () => testKafka(loadConfig(stack.env).kafka);
 const topic = () => stack.env.KAFKA_EVENTS_TOPIC!;
 const group = () => stack.env.KAFKA_CONSUMER_GROUP!;
@@ -95,8 +98,9 @@ async function caughtUp(distinct: number) {
     what: `${distinct} distinct events stored`,
   });
   // ...and committed: nothing left to replay.
-  await waitUntil(async () => (await committedOffsets(kafka(), topic(), group())).size === 4 && (await storedAboveCommit()) === 0, (done) => done, {
-    timeoutMs: 60_000,
+  // (A replacing worker joins once the killed ones' sessions expire, 30 s, and may have to join twice.)
+  await waitUntil(async () => ({ committed: (await committedOffsets(kafka(), topic(), group())).size, storedAboveCommit: await storedAboveCommit() }), (c) => c.committed === 4 && c.storedAboveCommit === 0, {
+    timeoutMs: 120_000,
     intervalMs: 250,
     what: 'every stored record committed',
   });
@@ -136,12 +140,26 @@ describe('a crash between the raw insert and the commit, replayed', () => {
     const resent = { before: 0, after: 0 };
     let distinct = 0;
     const first = [await startWorker(), await startWorker()];
+    await waitUntil(() => Promise.all(first.map(readiness)), (codes) => codes.every((c) => c === 200), {
+      timeoutMs: 60_000,
+      what: 'both workers members of the group',
+    });
     await stack.send(phase(0));
     distinct += PER_PHASE;
     await caughtUp(distinct);
+    // The group settled and every partition resumed (its checkpoints read) before a table is taken away, so
+    // that stops only a round's finish, never a resume: a resume runs with the first records after an
+    // assignment, and a worker may have joined after the last ones.
+    const WARM_UP = 400;
+    await stack.send(phase(1).slice(0, WARM_UP));
+    await caughtUp(distinct + WARM_UP);
+    await waitUntil(() => Promise.all(first.map(heldPartitions)), (held) => held.every((p) => p.length > 0) && new Set(held.flat()).size === 4, {
+      timeoutMs: 60_000,
+      what: 'all four partitions resumed, shared by the two workers',
+    });
 
     // Crash 1: two workers, window_state away. Resends of stored events ride along (duplicates before the crash too).
-    const crash1 = await crashBetweenRawAndCommit('window_state', first, [...phase(1), ...resendsOf(0)]);
+    const crash1 = await crashBetweenRawAndCommit('window_state', first, [...phase(1).slice(WARM_UP), ...resendsOf(0)]);
     resent.before += RESENDS;
     distinct += PER_PHASE;
     // Replayed by one worker (all four partitions in its rounds), new records and resends of the unfinished phase behind.
