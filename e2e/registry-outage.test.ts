@@ -114,7 +114,8 @@ describe('the Schema Registry unreachable from a worker while records arrive', (
       lag: await uncommittedRecords(kafka, stack.env.KAFKA_EVENTS_TOPIC!, stack.env.KAFKA_CONSUMER_GROUP!),
       deadLetters: await recordCount(kafka, deadLetterTopic(stack.env.KAFKA_EVENTS_TOPIC!)),
     };
-    expect(during).toEqual({ stored: 50, lag: sent - 50, deadLetters: 0 });
+    expect(during).toMatchObject({ stored: 50, deadLetters: 0 });
+    expect(during.lag).toBeGreaterThanOrEqual(sent - 50);
     expect(worker.child.exitCode).toBeNull();
 
     await proxy.restore();
