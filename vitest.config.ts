@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'topology/**/*.test.ts', 'scripts/**/*.test.ts', 'patches/**/*.test.ts', 'packages/sdk/src/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'topology/**/*.test.ts', 'scripts/**/*.test.ts', 'patches/**/*.test.ts', 'testing/**/*.test.ts', 'packages/sdk/src/**/*.test.ts'],
           exclude: ['**/*.integration.test.ts'],
         },
       },

@@ -69,3 +69,15 @@ export async function readRecords(kafka: Kafka, topic: string, count: number, ti
     await consumer.disconnect();
   }
 }
+
+/** The consumer group's committed offset per partition of the topic (-1: none yet). */
+export async function committedOffsets(kafka: Kafka, topic: string, groupId: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}

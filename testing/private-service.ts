@@ -4,7 +4,7 @@
  * stop and restart it without touching the shared services.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,13 @@ export interface PrivateService {
   clientEnv(): NodeJS.ProcessEnv;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Freezes the running service (SIGSTOP to its process group): connections
+   * are accepted by the kernel and requests sent, but nothing is answered
+   * until `resume` (SIGCONT): a stalled service, not a stopped one.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -54,6 +61,10 @@ export async function privateService(name: PrivateServiceName): Promise<PrivateS
   const script = (command: 'up' | 'down' | 'env') =>
     run('bash', [`${REPO_ROOT}scripts/services.sh`, command, name], { env, timeout: 600_000 });
   let clientEnv: NodeJS.ProcessEnv = {};
+  // services.sh starts each service with setsid and keeps its pid: the leader of its own process group.
+  const signal = async (sent: NodeJS.Signals) => {
+    process.kill(-Number((await readFile(join(runDir, `${name}.pid`), 'utf8')).trim()), sent);
+  };
   return {
     address: name === 'kafka' ? `127.0.0.1:${port}` : `http://127.0.0.1:${port}`,
     clientEnv: () => clientEnv,
@@ -64,6 +75,8 @@ export async function privateService(name: PrivateServiceName): Promise<PrivateS
       clientEnv = Object.fromEntries(Object.entries(printed).filter(([key]) => key.startsWith('KAFKA_SASL_')));
     },
     stop: async () => void (await script('down')),
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async remove() {
       await script('down');
       await rm(runDir, { recursive: true, force: true });

@@ -105,3 +105,22 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Samples the processes' resident memory every `everyMs` until `stop`, which resolves with each one's peak in MB. */
+export function sampleRss(pids: number[], everyMs = 200): { stop(): Promise<number[]> } {
+  const peaks = pids.map(() => 0);
+  let sampling = Promise.resolve();
+  const timer = setInterval(() => {
+    sampling = sampling.then(async () => {
+      const now = await Promise.all(pids.map((pid) => rssMb(pid)));
+      now.forEach((mb, i) => (peaks[i] = Number.isNaN(mb) ? peaks[i]! : Math.max(peaks[i]!, mb)));
+    });
+  }, everyMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await sampling;
+      return peaks.map(Math.round);
+    },
+  };
+}

@@ -90,8 +90,11 @@ export class Stack {
     await waitFor(async () => ((await fetch(`${this.base}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: 'API ready' });
   }
 
-  addWorker() {
-    this.workers.push(spawnStreamtrack('worker', roleEnv(this.services, this.env, 'worker')));
+  /** `overrides`: this worker's own settings (its WORKER_HTTP_PORT, say), over the stack's. */
+  addWorker(overrides: NodeJS.ProcessEnv = {}): StreamtrackProcess {
+    const worker = spawnStreamtrack('worker', roleEnv(this.services, { ...this.env, ...overrides }, 'worker'));
+    this.workers.push(worker);
+    return worker;
   }
 
   async send(events: SentEvent[]) {
