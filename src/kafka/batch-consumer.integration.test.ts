@@ -5,7 +5,6 @@
  * a round taken in meanwhile is not let go but read again too; nothing past
  * the failed round is committed before it finished.
  */
-import { defer, of } from 'rxjs';
 import { describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { uncommittedRecords } from '../../testing/kafka.js';
@@ -42,20 +41,22 @@ async function failFirstRound(name: string, beforeFailing: (ctx: { send(from: nu
   let resets = 0;
   let failFirst = true;
   const handlers: BatchHandlers = {
-    process(round) {
+    async process(round, context) {
       const ids = round.flatMap((batch) => batch.records.map((record) => String(record.value)));
       for (const id of ids) takenIn.set(id, (takenIn.get(id) ?? 0) + 1);
-      return of({
+      context.progress('stored');
+      context.progress('folded');
+      return {
         commits: round.map((batch) => ({ offset: (BigInt(batch.lastOffset) + 1n).toString(), metadata: '' })),
-        finish: defer(async () => {
+        async finish() {
           if (failFirst) {
             failFirst = false;
             await beforeFailing({ send, takenIn });
             throw new Error('the sink refused the round');
           }
           finished.push(...ids);
-        }),
-      });
+        },
+      };
     },
     onAssignment: () => (resets += 1),
   };

@@ -50,6 +50,9 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   );
 }
 
+/** A migration may copy a table (0006): minutes, not the seconds a worker's write may take. */
+const MIGRATION_REQUEST_TIMEOUT_MS = 600_000;
+
 export async function migrate(config: Config['clickhouse'], dir = MIGRATIONS_DIR): Promise<Migration[]> {
   // Connected to `system`, which every user may use: init's user has rights on its own database only.
   const bootstrap = createClickHouse(config, 'system');
@@ -58,7 +61,7 @@ export async function migrate(config: Config['clickhouse'], dir = MIGRATIONS_DIR
   } finally {
     await bootstrap.close();
   }
-  const client = createClickHouse(config);
+  const client = createClickHouse(config, config.database, { requestTimeoutMs: MIGRATION_REQUEST_TIMEOUT_MS });
   try {
     await client.command({
       query: `CREATE TABLE IF NOT EXISTS schema_migrations
