@@ -127,50 +127,61 @@ export interface RoundDriverOptions {
 /** The work of a round that stopped being owned, or ran out of shutdown grace: left to the partitions' next reading. */
 export class AbandonedError extends Error {}
 
-interface Round {
-  lifecycle: RoundLifecycle;
-  members: Array<TakenBatch & { started: number }>;
+/** Work in flight under a claim: a round, or a punctuation's writes. */
+interface Claimed {
   claim: Claim;
   abort: AbortController;
+}
+
+interface Round extends Claimed {
+  lifecycle: RoundLifecycle;
+  members: Array<TakenBatch & { started: number }>;
 }
 
 export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, options: RoundDriverOptions) {
   const { ownership, logger, observer } = options;
   let rounds = 0;
   /** Rounds taken in or finishing, and punctuations writing: what loses its claim aborts. */
-  const inFlight = new Set<Round>();
+  const inFlight = new Set<Claimed>();
   /** The round let go to finish (its writes and commit), after the ones before it: settles either way. */
   let finishing: Promise<void> = Promise.resolve();
   /** The round being taken in: the handlers' state must not be reset under it. */
   let taking: Round | undefined;
-  /** A round let go that was rewound, until its partitions are sought back. */
-  let rewinding: Round | undefined;
+  /** The batches of a round let go that did not finish (none for a punctuation), until they are sought back. */
+  let rewinding: PartitionBatch[] | undefined;
+  /** A punctuation's writes, while they are computed or queued. */
+  let punctuation: Claimed | undefined;
   /** Each partition's last round taken in, for punctuation; dropped with the handlers' state. */
   let held = new Map<number, HeldPartition>();
   /** Counts resets of the handlers' state: work computed before one is void. */
   let resets = 0;
-  let punctuating = false;
   let stopping = false;
 
   ownership.onLoss(() => {
-    for (const round of inFlight) round.abort.abort(new AbandonedError('the partitions are no longer this member\'s'));
+    for (const work of inFlight) work.abort.abort(new AbandonedError('the partitions are no longer this member\'s'));
   });
 
+  function claimed(): Claimed {
+    const work = { claim: ownership.claim(), abort: new AbortController() };
+    inFlight.add(work);
+    return work;
+  }
+
   function begin(members: Round['members']): Round {
-    const round: Round = { lifecycle: new RoundLifecycle(++rounds), members, claim: ownership.claim(), abort: new AbortController() };
+    const round: Round = { claim: ownership.claim(), abort: new AbortController(), lifecycle: new RoundLifecycle(++rounds), members };
     inFlight.add(round);
     return round;
   }
 
-  function owned(round: Round): boolean {
-    return !round.abort.signal.aborted && ownership.holds(round.claim);
+  function owned(work: Claimed): boolean {
+    return !work.abort.signal.aborted && ownership.holds(work.claim);
   }
 
-  function contextOf(round: Round): RoundContext {
+  function contextOf(work: Claimed, lifecycle?: RoundLifecycle): RoundContext {
     return {
-      owned: () => owned(round),
-      signal: round.abort.signal,
-      progress: (state) => round.lifecycle.to(state),
+      owned: () => owned(work),
+      signal: work.abort.signal,
+      progress: (state) => lifecycle?.to(state),
     };
   }
 
@@ -197,12 +208,12 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
    * are not sought: their next assignment starts from the commits.
    */
   function rewind() {
-    const round = rewinding!;
+    const batches = rewinding!;
     rewinding = undefined;
     resetHandlers();
     if (!ownership.holding || stopping) return;
-    for (const { batch } of round.members) port.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset });
-    logger.warn({ partitions: round.members.map((m) => m.batch.partition), reason: round.lifecycle.rewindReason }, 'reading again a round that did not finish');
+    for (const batch of batches) port.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset });
+    logger.warn({ partitions: batches.map((b) => b.partition) }, 'reading again from the commits');
   }
 
   async function finishRound(round: Round, taken: TakenRound) {
@@ -217,7 +228,7 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
     } catch (error) {
       const reason = settleUnfinished(round);
       logger.warn({ err: error, reason, partitions: round.members.map((m) => m.batch.partition) }, 'round did not finish; not committed');
-      rewinding = round;
+      rewinding = round.members.map((m) => m.batch);
       if (!taking) rewind();
       return;
     }
@@ -243,7 +254,7 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
     taking = round;
     let taken: TakenRound | undefined;
     try {
-      taken = await handlers.process(members.map((m) => m.batch), contextOf(round));
+      taken = await handlers.process(members.map((m) => m.batch), contextOf(round, round.lifecycle));
       await finishing;
     } catch (error) {
       const reason = settleUnfinished(round);
@@ -264,7 +275,9 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
     }
     if (round.lifecycle.settled) return;
     if (!owned(round)) {
+      // Lost while waiting for the round before: not let go, and what it folded is dropped.
       settleUnfinished(round);
+      if (!stopping) resetHandlers();
       return;
     }
     if (round.lifecycle.state !== 'folded') throw new Error(`round ${round.lifecycle.id} was let go ${round.lifecycle.state}, not folded`);
@@ -281,30 +294,30 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
    * still), written after the round finishing: writes keep the rounds' order.
    */
   function punctuate() {
-    if (!handlers.punctuate || !ownership.holding || stopping || taking || punctuating || rewinding) return;
+    if (!handlers.punctuate || !ownership.holding || stopping || taking || punctuation || rewinding) return;
     const partitions = [...held.values()];
     if (partitions.length === 0) return;
-    const round = begin([]);
-    const work = handlers.punctuate(partitions, contextOf(round));
-    if (!work) {
-      inFlight.delete(round);
+    const work = claimed();
+    const write = handlers.punctuate(partitions, contextOf(work));
+    if (!write) {
+      inFlight.delete(work);
       return;
     }
-    punctuating = true;
+    punctuation = work;
     const computedIn = resets;
     finishing = finishing.then(async () => {
       try {
         // The state it was computed on is gone; or leaving: the next owner restores the windows and emits what is due.
         if (computedIn !== resets || stopping) return;
-        await work();
+        await write();
       } catch (error) {
         if (computedIn !== resets) return;
         logger.warn({ err: error, partitions: partitions.map((h) => h.batch.partition) }, 'punctuation failed to write; reading again from the commits');
-        rewinding ??= { ...round, members: [] };
+        rewinding ??= [];
         if (!taking) rewind();
       } finally {
-        inFlight.delete(round);
-        punctuating = false;
+        inFlight.delete(work);
+        punctuation = undefined;
       }
     });
   }
@@ -322,7 +335,7 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
     ).then((result) => {
       // An answer to a heartbeat of an earlier term says nothing about this one.
       if (ownership.claim().term === term) ownership.heartbeat(result);
-      for (const round of inFlight) if (!owned(round)) round.abort.abort(new AbandonedError('the partitions are no longer this member\'s'));
+      for (const work of inFlight) if (!owned(work)) work.abort.abort(new AbandonedError('the partitions are no longer this member\'s'));
     });
   }
 
@@ -355,7 +368,7 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
     stop(drainMs: number) {
       stopping = true;
       const drained = setTimeout(() => {
-        for (const round of inFlight) round.abort.abort(new AbandonedError('the shutdown grace ran out'));
+        for (const work of inFlight) work.abort.abort(new AbandonedError('the shutdown grace ran out'));
       }, drainMs);
       drained.unref();
       for (const timer of timers) clearInterval(timer);
