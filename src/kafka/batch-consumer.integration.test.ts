@@ -66,7 +66,7 @@ async function failFirstRound(name: string, beforeFailing: (ctx: { send(from: nu
     await waitFor(async () => ((await uncommittedRecords(kafka, topic, groupId)) === 0 ? true : undefined), { what: 'every record committed' });
     return { takenIn, finished, resets };
   } finally {
-    await consumer.stop();
+    await consumer.stop(10_000);
     await Promise.all([admin.disconnect(), producer.disconnect()]);
   }
 }

@@ -48,7 +48,7 @@ export interface RunningConsumer {
    * Finishes and commits what can be finished within `graceMs`, abandons
    * the rest (its partitions' next owner reads it again), leaves the group.
    */
-  stop(graceMs?: number): Promise<void>;
+  stop(graceMs: number): Promise<void>;
   /** In the group with an assignment, not rebalancing, stopped or crashed. */
   isMember(): boolean;
   /** Settles when the consumer crashed for good. */
@@ -160,7 +160,7 @@ export async function runBatchConsumer(
 
   return {
     crashed: crashedPromise,
-    async stop(graceMs = 20_000) {
+    async stop(graceMs) {
       const release = driver.stop(drainMs(graceMs));
       try {
         await consumer.disconnect();

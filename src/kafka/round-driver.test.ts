@@ -71,9 +71,9 @@ function handlers(finish: (context: RoundContext) => Promise<void>, resets: { co
   };
 }
 
-function setUp(finish: (context: RoundContext) => Promise<void>) {
+function setUp(finish: (context: RoundContext) => Promise<void>, sessionTimeoutMs = 10_000) {
   const consumer = new FakeConsumer();
-  const ownership = new Ownership(10_000);
+  const ownership = new Ownership(sessionTimeoutMs);
   const resets = { count: 0 };
   const lifecycles: RoundLifecycle[] = [];
   const driver = createRoundDriver(consumer, handlers(finish, resets), {
@@ -84,7 +84,7 @@ function setUp(finish: (context: RoundContext) => Promise<void>) {
   });
   driver.assigned();
   const take = async (...batches: TakenBatch[]) => void (await Promise.all(batches.map((b) => driver.take(b))));
-  return { consumer, driver, resets, lifecycles, take };
+  return { consumer, driver, ownership, resets, lifecycles, take };
 }
 
 const settled = async (lifecycle: () => RoundLifecycle | undefined) => {
@@ -145,6 +145,31 @@ describe('the round driver', () => {
     expect(consumer.commits).toEqual([]);
     expect(lifecycles[0]!.state).toBe('rewound');
     expect(lifecycles[0]!.rewindReason).toBe('revoked');
+    driver.close();
+  });
+
+  it('rewinds a round whose lease of heartbeats lapsed, seeking it back, so nothing is skipped when the broker answers again', async () => {
+    const written: string[] = [];
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    let writing: RoundContext | undefined;
+    const { consumer, driver, ownership, lifecycles, take } = setUp(async (context) => {
+      writing = context;
+      await stalled;
+      await runStep(writeStep(written), 'results', { round: context, logger });
+    }, 50);
+    await take(consumer.batch(4, 7, 3));
+    consumer.heartbeatError = { type: 'NETWORK' }; // the coordinator does not answer: the lease is not renewed
+    for (let i = 0; i < 200 && writing?.owned() !== false; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    await settled(() => lifecycles[0]);
+    expect(written).toEqual([]);
+    expect(consumer.commits).toEqual([]);
+    expect(lifecycles[0]!.rewindReason).toBe('revoked');
+    expect(consumer.seeks).toEqual([{ partition: 4, offset: '7' }]);
+    consumer.heartbeatError = undefined;
+    ownership.heartbeat('member'); // the broker answers again: a new term on the same assignment
+    expect(ownership.holding).toBe(true);
     driver.close();
   });
 

@@ -204,14 +204,15 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
    * partitions go back to where it began, which the last commits name, and
    * the handlers drop their state, to restore it from the commits and
    * checkpoints. Every other partition is already at its commit: a round is
-   * let go only once the one before it finished. Partitions no longer held
-   * are not sought: their next assignment starts from the commits.
+   * let go only once the one before it finished. Sought even when the term
+   * ended: a lapsed lease may come back without a rejoin, and a seek to a
+   * round's start (its partitions' commit) never skips a record.
    */
   function rewind() {
     const batches = rewinding!;
     rewinding = undefined;
     resetHandlers();
-    if (!ownership.holding || stopping) return;
+    if (stopping) return;
     for (const batch of batches) port.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset });
     logger.warn({ partitions: batches.map((b) => b.partition) }, 'reading again from the commits');
   }
