@@ -56,12 +56,12 @@ export interface RunningConsumer {
 }
 
 /** A heartbeat this often: a tenth of the session, so a rebalance is seen within a second at the 10 s default. */
-export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
+function heartbeatIntervalMs(sessionTimeoutMs: number): number {
   return Math.max(100, Math.floor(sessionTimeoutMs / 10));
 }
 
 /** Of a shutdown's grace, what is kept to leave the group and close the clients once the rounds are abandoned. */
-export function drainMs(graceMs: number): number {
+function drainMs(graceMs: number): number {
   return Math.max(0, graceMs - Math.min(3_000, Math.floor(graceMs / 4)));
 }
 
