@@ -10,7 +10,8 @@ import { createLogger } from '../logger.js';
 import { uncommittedRecords } from '../../testing/kafka.js';
 import { isolatedConfig } from '../../testing/test-config.js';
 import { waitFor } from '../../testing/wait-for.js';
-import { runBatchConsumer, type BatchHandlers } from './batch-consumer.js';
+import { runBatchConsumer } from './batch-consumer.js';
+import type { BatchHandlers } from './round-handlers.js';
 import { createKafka } from './client.js';
 
 const config = isolatedConfig(inject('services'));

@@ -13,18 +13,8 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { Ownership } from './ownership.js';
-import { createRoundDriver, type BatchHandlers, type ConsumerObserver } from './round-driver.js';
-
-export type {
-  BatchHandlers,
-  CommitPoint,
-  ConsumedRecord,
-  ConsumerObserver,
-  HeldPartition,
-  PartitionBatch,
-  RoundContext,
-  TakenRound,
-} from './round-driver.js';
+import { createRoundDriver } from './round-driver.js';
+import type { BatchHandlers, ConsumerObserver } from './round-handlers.js';
 
 export interface CommittedPosition {
   partition: number;

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { attempt, retry, runStep, type Step } from '../worker/steps/step.js';
 import { Ownership } from './ownership.js';
-import { createRoundDriver, type BatchHandlers, type CommitPoint, type ConsumerPort, type RoundContext, type TakenBatch } from './round-driver.js';
+import { createRoundDriver } from './round-driver.js';
+import type { BatchHandlers, CommitPoint, ConsumerPort, RoundContext, TakenBatch } from './round-handlers.js';
 import type { RoundLifecycle } from './round-lifecycle.js';
 
 const logger = createLogger('silent', 'round-driver-test');

@@ -21,7 +21,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CommittedPosition } from '../kafka/batch-consumer.js';
 import type { DeadLetterSink } from '../kafka/dead-letters.js';
-import type { BatchHandlers, HeldPartition, PartitionBatch, RoundContext, TakenRound } from '../kafka/round-driver.js';
+import type { BatchHandlers, HeldPartition, PartitionBatch, RoundContext, TakenRound } from '../kafka/round-handlers.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { EventDecoder } from '../serde/event-decoder.js';

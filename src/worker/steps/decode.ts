@@ -4,7 +4,7 @@
  * unknown schema id, truncated, hostile counts) is a dead letter; the
  * registry being unavailable is not, and retries the step.
  */
-import type { ConsumedRecord, PartitionBatch } from '../../kafka/round-driver.js';
+import type { ConsumedRecord, PartitionBatch } from '../../kafka/round-handlers.js';
 import type { DeadLetter } from '../../kafka/dead-letters.js';
 import type { TrackedEvent } from '../../model/event.js';
 import { UndecodableError, type EventDecoder } from '../../serde/event-decoder.js';

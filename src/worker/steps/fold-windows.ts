@@ -4,7 +4,7 @@
  * events, checkpoints, watermarks). Pure and in memory: it cannot fail, so
  * it is never retried; a retry of a later step writes the same outputs.
  */
-import type { PartitionBatch } from '../../kafka/round-driver.js';
+import type { PartitionBatch } from '../../kafka/round-handlers.js';
 import type { ActivityAggregate } from '../../stream/aggregates.js';
 import type { PartitionedWindows, PartitionOutput, PositionedEvent } from '../../stream/partitioned-windows.js';
 import type { WindowedTopology } from '../../stream/topology.js';

@@ -8,7 +8,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CommittedPosition } from '../../kafka/batch-consumer.js';
-import type { CommitPoint, PartitionBatch } from '../../kafka/round-driver.js';
+import type { CommitPoint, PartitionBatch } from '../../kafka/round-handlers.js';
 import type { ActivityAggregate } from '../../stream/aggregates.js';
 import type { PartitionedWindows } from '../../stream/partitioned-windows.js';
 import { storedThrough } from '../../storage/events-table.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AbandonedError, type RoundContext } from '../../kafka/round-driver.js';
+import { AbandonedError, type RoundContext } from '../../kafka/round-handlers.js';
 import { createLogger } from '../../logger.js';
 import { attempt, ok, retry, runStep, type Step, type StepOutcome } from './step.js';
 

@@ -12,7 +12,7 @@
  *
  * A step that cannot fail (a pure fold) has the policy `never`.
  */
-import { AbandonedError, type RoundContext } from '../../kafka/round-driver.js';
+import { AbandonedError, type RoundContext } from '../../kafka/round-handlers.js';
 import type { Logger } from '../../logger.js';
 import { backoffDelay, type BackoffPolicy } from '../../stream/backoff.js';
 import { classifyWriteError, type WriteErrorClass } from '../../storage/write-errors.js';

@@ -7,7 +7,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { DeadLetter } from '../../kafka/dead-letters.js';
-import type { PartitionBatch } from '../../kafka/round-driver.js';
+import type { PartitionBatch } from '../../kafka/round-handlers.js';
 import { toRow, type EventRow } from '../../storage/events-table.js';
 import type { EventsSink } from '../../storage/sinks.js';
 import type { DecodedRecord } from './decode.js';
