@@ -7,6 +7,7 @@
  *
  *   npm run bench:worker                 # 200,000 events
  *   EVENTS=300000 USERS=20000 npm run bench:worker
+ *   NATIVE=0 npm run bench:worker        # the worker alone (ratios print NaN)
  *
  * The topic is filled first, so both consumers read as fast as they can.
  * The native table has every column of `events` that the AvroConfluent
@@ -45,6 +46,8 @@ import { median } from './stats.js';
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const USERS = Number(process.env.USERS ?? 5_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+/** NATIVE=0: the worker alone, without the Kafka engine's baseline (where that engine does not consume). */
+const NATIVE = process.env.NATIVE !== '0';
 const PARTITIONS = 12;
 const NATIVE_COLUMNS = `event_id UUID, project_id LowCardinality(String), user_id String, action LowCardinality(String),
   timestamp DateTime64(3, 'UTC'), sent_at Nullable(DateTime64(3, 'UTC')), received_at DateTime64(3, 'UTC'), session_id Nullable(String),
@@ -111,32 +114,36 @@ async function measureRound(services: ServiceAddresses): Promise<RoundResult> {
     }
     await publisher.close();
 
-    // Native path: ClickHouse's Kafka engine -> materialized view -> MergeTree.
-    // Flushed every 250 ms or 65,536 rows: with the defaults (a block of about
-    // a million rows or 7.5 s) a topic of 100,000 events is one flush on a
-    // timer, and its time measures that timer, not the engine.
-    const nativeStarted = performance.now();
-    await clickhouse.command({
-      query: `CREATE TABLE native_queue (${NATIVE_COLUMNS})
-              ENGINE = Kafka SETTINGS kafka_broker_list = '${config.kafka.brokers.join(',')}', kafka_topic_list = '${config.kafka.eventsTopic}',
-              kafka_group_name = '${config.kafka.consumerGroup}-native', kafka_format = 'AvroConfluent',
-              format_avro_schema_registry_url = '${config.schemaRegistry.url}', kafka_num_consumers = 1,
-              kafka_max_block_size = 65536, kafka_flush_interval_ms = 250${kafkaEngineSasl(config.kafka.sasl)}`,
-    });
-    await clickhouse.command({
-      query: `CREATE TABLE native_events (${NATIVE_COLUMNS}, stored_at DateTime64(3) DEFAULT now64(3))
-              ENGINE = MergeTree ORDER BY (project_id, user_id, timestamp, event_id)`,
-    });
-    await clickhouse.command({ query: `CREATE MATERIALIZED VIEW native_mv TO native_events AS SELECT ${NATIVE_SELECT} FROM native_queue` });
-    await waitFor(async () => ((await count('SELECT count() AS n FROM native_events')) >= EVENTS ? true : undefined), {
-      timeoutMs: 600_000,
-      intervalMs: 200,
-      what: 'the Kafka engine to consume every event',
-    });
-    const nativeSeconds = (performance.now() - nativeStarted) / 1000;
-    const nativeSustained = await sustainedRate('native_events');
-    await clickhouse.command({ query: 'DROP TABLE native_mv' });
-    await clickhouse.command({ query: 'DROP TABLE native_queue' });
+    let nativeSeconds = Number.NaN;
+    let nativeSustained = Number.NaN;
+    if (NATIVE) {
+      // Native path: ClickHouse's Kafka engine -> materialized view -> MergeTree.
+      // Flushed every 250 ms or 65,536 rows: with the defaults (a block of about
+      // a million rows or 7.5 s) a topic of 100,000 events is one flush on a
+      // timer, and its time measures that timer, not the engine.
+      const nativeStarted = performance.now();
+      await clickhouse.command({
+        query: `CREATE TABLE native_queue (${NATIVE_COLUMNS})
+                ENGINE = Kafka SETTINGS kafka_broker_list = '${config.kafka.brokers.join(',')}', kafka_topic_list = '${config.kafka.eventsTopic}',
+                kafka_group_name = '${config.kafka.consumerGroup}-native', kafka_format = 'AvroConfluent',
+                format_avro_schema_registry_url = '${config.schemaRegistry.url}', kafka_num_consumers = 1,
+                kafka_max_block_size = 65536, kafka_flush_interval_ms = 250${kafkaEngineSasl(config.kafka.sasl)}`,
+      });
+      await clickhouse.command({
+        query: `CREATE TABLE native_events (${NATIVE_COLUMNS}, stored_at DateTime64(3) DEFAULT now64(3))
+                ENGINE = MergeTree ORDER BY (project_id, user_id, timestamp, event_id)`,
+      });
+      await clickhouse.command({ query: `CREATE MATERIALIZED VIEW native_mv TO native_events AS SELECT ${NATIVE_SELECT} FROM native_queue` });
+      await waitFor(async () => ((await count('SELECT count() AS n FROM native_events')) >= EVENTS ? true : undefined), {
+        timeoutMs: 600_000,
+        intervalMs: 200,
+        what: 'the Kafka engine to consume every event',
+      });
+      nativeSeconds = (performance.now() - nativeStarted) / 1000;
+      nativeSustained = await sustainedRate('native_events');
+      await clickhouse.command({ query: 'DROP TABLE native_mv' });
+      await clickhouse.command({ query: 'DROP TABLE native_queue' });
+    }
 
     // One StreamTrack worker over the same topic.
     const worker = spawnStreamtrack('worker', env);

@@ -18,9 +18,11 @@ import { createClickHouse } from './storage/clickhouse.js';
 import { migrate } from './storage/migrations.js';
 import { startWorker } from './worker/worker.js';
 
-const SHUTDOWN_DEADLINE_MS = 25_000;
+/** The API's: its HTTP server's longest request (30 s by default) less a margin. */
+const API_SHUTDOWN_DEADLINE_MS = 25_000;
 
-function onTermination(logger: Logger, close: () => Promise<void>) {
+/** On SIGTERM or SIGINT: `close`, then exit; at `deadlineMs` the process exits whatever `close` is doing. */
+function onTermination(logger: Logger, deadlineMs: number, close: () => Promise<void>) {
   let closing = false;
   const handler = (signal: NodeJS.Signals) => {
     if (closing) return;
@@ -29,7 +31,7 @@ function onTermination(logger: Logger, close: () => Promise<void>) {
     setTimeout(() => {
       logger.error('shutdown deadline passed; exiting');
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
+    }, deadlineMs).unref();
     close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -50,13 +52,13 @@ async function main(command: string | undefined): Promise<void> {
     // waits for the start to finish, then shuts down cleanly.
     case 'api': {
       const starting = startApi(config, logger);
-      onTermination(logger, async () => (await starting).close());
+      onTermination(logger, API_SHUTDOWN_DEADLINE_MS, async () => (await starting).close());
       await starting;
       return;
     }
     case 'worker': {
       const starting = startWorker(config, logger);
-      onTermination(logger, async () => (await starting).close());
+      onTermination(logger, config.worker.shutdownGraceMs, async () => (await starting).close());
       const worker = await starting;
       const error = await worker.consumer.crashed;
       logger.fatal({ err: error }, 'consumer stopped for good; exiting');

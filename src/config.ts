@@ -62,7 +62,7 @@ const EnvSchema = z.object({
   KAFKA_SASL_USERNAME: optional(z.string()),
   KAFKA_SASL_PASSWORD: optional(z.string()),
   KAFKA_SSL: z.enum(['true', 'false']).default('false'),
-  KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
+  KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(10_000),
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
   SCHEMA_REFRESH_MS: positiveInt.default(30_000),
   SCHEMAS_REGISTER_ON_START: z.enum(['true', 'false']).default('true'),
@@ -70,7 +70,7 @@ const EnvSchema = z.object({
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('streamtrack'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
-  CLICKHOUSE_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: positiveInt.default(8_000),
   TOPOLOGY_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   TOPOLOGY_SESSION_GAP_MS: positiveInt.default(30 * 60_000),
   TOPOLOGY_ROLLING_UPDATE_MS: positiveInt.default(10_000),
@@ -82,6 +82,7 @@ const EnvSchema = z.object({
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
   WORKER_HTTP_PORT: portOrAny.default(9464),
+  WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((e, ctx) => {
   if (!e.KAFKA_SASL_MECHANISM) return;
@@ -150,7 +151,7 @@ export interface Config {
     database: string;
     username: string;
     password: string;
-    /** Below the session timeout: a write stuck in ClickHouse fails (and is retried, with a heartbeat) before the member is dropped. */
+    /** Below the session timeout: a write the worker started while it owned its partitions ends (or fails) before a lapsed lease could hand them to another member. */
     requestTimeoutMs: number;
   };
   topology: {
@@ -170,7 +171,12 @@ export interface Config {
     maxActionsPerWindow: number;
   };
   /** The worker's own HTTP endpoint: /healthz, /readyz, /metrics. */
-  worker: { httpHost: string; httpPort: number };
+  worker: {
+    httpHost: string;
+    httpPort: number;
+    /** SIGTERM to exit: what finishes within it is committed, the rest left to the partitions' next owner; then the process exits regardless. */
+    shutdownGraceMs: number;
+  };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -214,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.API_HEADERS_TIMEOUT_MS > e.API_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: API_HEADERS_TIMEOUT_MS must not exceed API_REQUEST_TIMEOUT_MS');
   }
-  // The worker heartbeats between a sink's attempts: one attempt must end well inside a session.
+  // The worker is fenced by its lease of heartbeats (one session): a write it started as the owner must end inside one.
   if (e.CLICKHOUSE_REQUEST_TIMEOUT_MS >= e.KAFKA_SESSION_TIMEOUT_MS) {
     throw new ConfigError(
       `invalid configuration: CLICKHOUSE_REQUEST_TIMEOUT_MS (${e.CLICKHOUSE_REQUEST_TIMEOUT_MS}) must be below KAFKA_SESSION_TIMEOUT_MS (${e.KAFKA_SESSION_TIMEOUT_MS})`,
@@ -294,7 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxOpenWindows: e.TOPOLOGY_MAX_OPEN_WINDOWS,
       maxActionsPerWindow: e.TOPOLOGY_MAX_ACTIONS_PER_WINDOW,
     },
-    worker: { httpHost: e.WORKER_HTTP_HOST, httpPort: e.WORKER_HTTP_PORT },
+    worker: { httpHost: e.WORKER_HTTP_HOST, httpPort: e.WORKER_HTTP_PORT, shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

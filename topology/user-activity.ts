@@ -12,6 +12,7 @@
  */
 import type { Config } from '../src/config.js';
 import { activityAggregator } from '../src/stream/aggregates.js';
+import { activityMinutes } from '../src/storage/sinks.js';
 import { rolling, stream, userKey, userOverflowKey } from '../src/stream/topology.js';
 import { minutes, tumbling } from '../src/stream/windows.js';
 
@@ -22,5 +23,5 @@ export function userActivityTopology(config: Config['topology']) {
     .aggregate(activityAggregator({ numericProperties: config.numericProperties, maxActions: config.maxActionsPerWindow }))
     .emit(rolling(config.rollingUpdateMs))
     .onLate(config.latePolicy)
-    .to('agg_user_activity_1m');
+    .to(activityMinutes);
 }

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../src/config.js';
 import { activityAggregator } from '../src/stream/aggregates.js';
+import { userSessions } from '../src/storage/sinks.js';
 import { rolling, stream, userKey, userOverflowKey } from '../src/stream/topology.js';
 import { session } from '../src/stream/windows.js';
 
@@ -16,5 +17,5 @@ export function userSessionsTopology(config: Config['topology']) {
     .aggregate(activityAggregator({ maxActions: config.maxActionsPerWindow }))
     .emit(rolling(config.rollingUpdateMs))
     .onLate(config.latePolicy)
-    .to('agg_user_sessions');
+    .to(userSessions);
 }

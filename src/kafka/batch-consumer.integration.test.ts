@@ -5,13 +5,13 @@
  * a round taken in meanwhile is not let go but read again too; nothing past
  * the failed round is committed before it finished.
  */
-import { defer, of } from 'rxjs';
 import { describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { uncommittedRecords } from '../../testing/kafka.js';
 import { isolatedConfig } from '../../testing/test-config.js';
 import { waitFor } from '../../testing/wait-for.js';
-import { runBatchConsumer, type BatchHandlers } from './batch-consumer.js';
+import { runBatchConsumer } from './batch-consumer.js';
+import type { BatchHandlers } from './round-handlers.js';
 import { createKafka } from './client.js';
 
 const config = isolatedConfig(inject('services'));
@@ -42,20 +42,22 @@ async function failFirstRound(name: string, beforeFailing: (ctx: { send(from: nu
   let resets = 0;
   let failFirst = true;
   const handlers: BatchHandlers = {
-    process(round) {
+    async process(round, context) {
       const ids = round.flatMap((batch) => batch.records.map((record) => String(record.value)));
       for (const id of ids) takenIn.set(id, (takenIn.get(id) ?? 0) + 1);
-      return of({
+      context.progress('stored');
+      context.progress('folded');
+      return {
         commits: round.map((batch) => ({ offset: (BigInt(batch.lastOffset) + 1n).toString(), metadata: '' })),
-        finish: defer(async () => {
+        async finish() {
           if (failFirst) {
             failFirst = false;
             await beforeFailing({ send, takenIn });
             throw new Error('the sink refused the round');
           }
           finished.push(...ids);
-        }),
-      });
+        },
+      };
     },
     onAssignment: () => (resets += 1),
   };
@@ -65,7 +67,7 @@ async function failFirstRound(name: string, beforeFailing: (ctx: { send(from: nu
     await waitFor(async () => ((await uncommittedRecords(kafka, topic, groupId)) === 0 ? true : undefined), { what: 'every record committed' });
     return { takenIn, finished, resets };
   } finally {
-    await consumer.stop();
+    await consumer.stop(10_000);
     await Promise.all([admin.disconnect(), producer.disconnect()]);
   }
 }

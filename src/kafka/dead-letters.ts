@@ -5,7 +5,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { connectOnce, createIdempotentProducer } from './client.js';
-import type { ConsumedRecord } from './batch-consumer.js';
+import type { ConsumedRecord } from './round-handlers.js';
 
 export interface DeadLetter {
   record: ConsumedRecord;

@@ -50,6 +50,15 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   );
 }
 
+/**
+ * A migration may copy a table (0006): minutes, not the seconds a worker's
+ * write may take; progress headers keep such a request alive through proxies.
+ */
+const MIGRATION_CLIENT = {
+  requestTimeoutMs: 600_000,
+  settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' },
+} as const;
+
 export async function migrate(config: Config['clickhouse'], dir = MIGRATIONS_DIR): Promise<Migration[]> {
   // Connected to `system`, which every user may use: init's user has rights on its own database only.
   const bootstrap = createClickHouse(config, 'system');
@@ -58,7 +67,7 @@ export async function migrate(config: Config['clickhouse'], dir = MIGRATIONS_DIR
   } finally {
     await bootstrap.close();
   }
-  const client = createClickHouse(config);
+  const client = createClickHouse(config, config.database, MIGRATION_CLIENT);
   try {
     await client.command({
       query: `CREATE TABLE IF NOT EXISTS schema_migrations

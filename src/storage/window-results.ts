@@ -25,7 +25,7 @@ interface ActivityValues {
 }
 
 /** Times as epoch milliseconds, here and in the other rows written. */
-interface ActivityChangeRow extends ActivityValues {
+export interface ActivityChangeRow extends ActivityValues {
   topology: string;
   project_id: string;
   user_id: string;
@@ -57,7 +57,7 @@ const ACTIVITY_CHANGES = nativeTable<ActivityChangeRow>({
   numeric_max: ch.map(ch.float64),
 });
 
-interface SessionRow {
+export interface SessionRow {
   topology: string;
   project_id: string;
   user_id: string;
@@ -252,6 +252,33 @@ export interface SinkAttempt {
  * when it does not (a window an earlier owner of the partition may have
  * written) or when this is a retry.
  */
+/** What a result replaces, as far as the window store knows it; `unknown`: ask storage. */
+type PreviousOf = (result: WindowResult<ActivityAggregate>, key: GroupKey) => StoredResult<ActivityAggregate> | undefined;
+
+/** The change rows of these results: +1 for each newer than what it replaces, with a -1 of that; one not newer is skipped. */
+export function activityChangeRows(topology: string, results: WindowResult<ActivityAggregate>[], previousOf: PreviousOf): ActivityChangeRow[] {
+  const rows: ActivityChangeRow[] = [];
+  for (const result of results) {
+    const key = splitUserKey(result.key);
+    const previous = previousOf(result, key);
+    if (previous && previous.revision >= result.revision) continue;
+    if (previous) rows.push(changeRow(topology, key, result.window, previous, -1));
+    rows.push(changeRow(topology, key, result.window, result, 1));
+  }
+  return rows;
+}
+
+/** What each result replaces as the window store knows it (a window it opened itself); nothing when it does not. */
+export const knownPrevious: PreviousOf = (result) => (typeof result.replaces === 'object' ? result.replaces : undefined);
+
+/**
+ * Writes per-minute activity results. A result newer than what is stored for
+ * its window goes in as +1, with a -1 of the stored values it replaces; one
+ * not newer (a replay, a re-emit) is skipped. What is stored is the result's
+ * `replaces` when the window store knows it, and looked up in ClickHouse
+ * when it does not (a window an earlier owner of the partition may have
+ * written) or when this is a retry.
+ */
 export async function writeActivityResults(
   client: ClickHouseClient,
   topology: string,
@@ -261,41 +288,33 @@ export async function writeActivityResults(
   if (results.length === 0) return 0;
   const unknown = attempt.retry ? results : results.filter((r) => r.replaces === 'unknown');
   const looked = unknown.length > 0 ? await storedActivity(client, unknown) : new Map<string, StoredResult<ActivityAggregate>>();
-  const rows: ActivityChangeRow[] = [];
-  for (const result of results) {
-    const key = splitUserKey(result.key);
+  const rows = activityChangeRows(topology, results, (result, key) => {
     const replaced = attempt.retry ? 'unknown' : result.replaces;
-    const previous =
-      replaced === 'unknown' ? looked.get(`${key.project_id}/${key.user_id}/${result.window.start}`) : replaced === 'nothing' ? undefined : replaced;
-    if (previous && previous.revision >= result.revision) continue;
-    if (previous) rows.push(changeRow(topology, key, result.window, previous, -1));
-    rows.push(changeRow(topology, key, result.window, result, 1));
-  }
+    return replaced === 'unknown' ? looked.get(`${key.project_id}/${key.user_id}/${result.window.start}`) : replaced === 'nothing' ? undefined : replaced;
+  });
   return (await insertRows(client, 'agg_user_activity_changes', ACTIVITY_CHANGES, rows, { contentToken: `${topology}@${attempt.token}` })).length;
 }
 
-/** Writes session results as snapshots; a retraction deletes the session it names. */
+/** Session results as snapshot rows; a retraction deletes the session it names. */
+export function sessionRows(topology: string, results: WindowResult<ActivityAggregate>[]): SessionRow[] {
+  return results.map((result): SessionRow => ({
+    topology,
+    ...splitUserKey(result.key),
+    session_start: result.window.start,
+    session_end: result.window.end,
+    revision: result.revision,
+    is_final: result.kind === 'final' ? 1 : 0,
+    is_deleted: result.kind === 'retract' ? 1 : 0,
+    events: result.aggregate.events,
+    actions: result.aggregate.actions,
+    first_event_at: result.aggregate.firstEventAt,
+    last_event_at: result.aggregate.lastEventAt,
+    duration_ms: durationMs(result.aggregate),
+  }));
+}
+
 export async function writeSessionResults(client: ClickHouseClient, topology: string, results: WindowResult<ActivityAggregate>[]): Promise<number> {
-  const refused = await insertRows(
-    client,
-    'agg_user_sessions',
-    SESSIONS,
-    results.map((result): SessionRow => ({
-      topology,
-      ...splitUserKey(result.key),
-      session_start: result.window.start,
-      session_end: result.window.end,
-      revision: result.revision,
-      is_final: result.kind === 'final' ? 1 : 0,
-      is_deleted: result.kind === 'retract' ? 1 : 0,
-      events: result.aggregate.events,
-      actions: result.aggregate.actions,
-      first_event_at: result.aggregate.firstEventAt,
-      last_event_at: result.aggregate.lastEventAt,
-      duration_ms: durationMs(result.aggregate),
-    })),
-  );
-  return refused.length;
+  return (await insertRows(client, 'agg_user_sessions', SESSIONS, sessionRows(topology, results))).length;
 }
 
 export async function recordLateEvents(client: ClickHouseClient, entries: Array<{ topology: string; late: LateEvent<TrackedEvent>[] }>): Promise<number> {

@@ -15,6 +15,7 @@
  * engine surgery.
  */
 import type { TrackedEvent } from '../model/event.js';
+import type { EventsSink, WindowSink } from '../storage/sinks.js';
 import type { Aggregator } from './aggregates.js';
 import type { EmitPolicy, LatePolicy } from './window-store.js';
 import { describeWindow, type Millis, type WindowSpec } from './windows.js';
@@ -35,8 +36,17 @@ export interface WindowedTopology<A> {
   aggregator: Aggregator<TrackedEvent, A>;
   emit: EmitPolicy;
   late: LatePolicy;
-  /** The ClickHouse table its results go to (a sink of src/storage/window-results.ts). */
-  sink: string;
+  /** Where its results go (a sink of src/storage/sinks.ts). */
+  sink: WindowSink<A, object>;
+}
+
+/** The raw-events topology: decode, dead letters, dedupe by (project_id, event_id), one sink. */
+export interface RawTopology {
+  name: string;
+  source: 'events';
+  /** What undecodable records and refused rows become. */
+  deadLetters: '<topic>.dlq';
+  sink: EventsSink;
 }
 
 export const rolling = (everyMs: Millis): EmitPolicy => ({ kind: 'rolling', everyMs });
@@ -68,7 +78,7 @@ export function stream(name: string, source: 'events') {
         aggregate: <A>(aggregator: Aggregator<TrackedEvent, A>) => ({
           emit: (emit: EmitPolicy) => ({
             onLate: (late: LatePolicy) => ({
-              to: (sink: string): WindowedTopology<A> => ({
+              to: <Row extends object>(sink: WindowSink<A, Row>): WindowedTopology<A> => ({
                 name,
                 source,
                 groupBy: overflowKey ? { name: groupName, key, overflowKey } : { name: groupName, key },
@@ -93,7 +103,7 @@ function duration(ms: Millis): string {
 }
 
 /** One line per topology, as the worker prints it on start. */
-export function describeTopology(topology: WindowedTopology<unknown>): string {
+export function describeTopology<A>(topology: WindowedTopology<A>): string {
   const emit = topology.emit.kind === 'final' ? 'final' : `rolling every ${duration(topology.emit.everyMs)} of event time + final`;
   return [
     `${topology.name}: ${topology.source}`,
@@ -103,6 +113,10 @@ export function describeTopology(topology: WindowedTopology<unknown>): string {
     `aggregate(${topology.aggregator.describe})`,
     `emit(${emit})`,
     `late(${topology.late})`,
-    `to(${topology.sink})`,
+    `to(${topology.sink.name})`,
   ].join(' -> ');
+}
+
+export function describeRawTopology(topology: RawTopology): string {
+  return `${topology.name}: ${topology.source} -> decode(by schema id) -> branch(undecodable -> dead letters) -> dedupe(event_id) -> to(${topology.sink.name}) -> branch(refused by the table -> dead letters)`;
 }

@@ -1,16 +1,17 @@
 /**
  * The topology worker process: one member of the consumer group. It runs the
- * topologies of topology/ over the partitions it is assigned (raw events,
- * then the windowed aggregations), commits after the sinks accepted each
- * batch, and on SIGTERM finishes in-flight batches, commits, leaves the group
- * and exits.
+ * topologies of topology/ over the partitions it is assigned with the steps
+ * of ./steps (wired in ./pipeline.ts), commits after the sinks accepted each
+ * round, and on SIGTERM commits what finishes within WORKER_SHUTDOWN_GRACE_MS,
+ * leaves the rest to the partitions' next owner, leaves the group and exits.
  */
 import { Hono } from 'hono';
 import type { Config } from '../config.js';
 import { createHealthRoutes, createReadinessProbe } from '../http/health.js';
 import { runSteps, startupSteps } from '../bootstrap.js';
 import { OPS_SERVER_LIMITS, listen, type Listening } from '../http/listen.js';
-import { committedPositions, runBatchConsumer, type ConsumerObserver, type RunningConsumer } from '../kafka/batch-consumer.js';
+import { committedPositions, runBatchConsumer, type RunningConsumer } from '../kafka/batch-consumer.js';
+import type { ConsumerObserver } from '../kafka/round-handlers.js';
 import { createKafka } from '../kafka/client.js';
 import { createDeadLetterSink, deadLetterTopic } from '../kafka/dead-letters.js';
 import type { Logger } from '../logger.js';
@@ -22,7 +23,7 @@ import { createClickHouse } from '../storage/clickhouse.js';
 import { rawEventsTopology } from '../../topology/raw-events.js';
 import { userActivityTopology } from '../../topology/user-activity.js';
 import { userSessionsTopology } from '../../topology/user-sessions.js';
-import { createBatchPipeline } from './batch-pipeline.js';
+import { createPipeline } from './pipeline.js';
 
 export interface RunningWorker {
   consumer: RunningConsumer;
@@ -42,11 +43,10 @@ function lagObserver(metrics: WorkerMetrics): ConsumerObserver {
   };
 }
 
-const RAW_TOPOLOGY = 'raw-events: events -> decode(by schema id) -> branch(undecodable -> dead letters) -> dedupe(event_id) -> to(events)';
-
 /** What the worker's endpoints read; filled in as it starts. */
 interface WorkerView {
   isMember(): boolean;
+  raw?: string;
   topologies?: () => unknown;
 }
 
@@ -59,7 +59,7 @@ function workerHttp(view: WorkerView, metrics: WorkerMetrics, source: { topic: s
   return new Hono()
     .get('/topology', (c) => {
       if (!view.topologies) return c.json({ error: { code: 'starting', message: 'the worker is still starting' } }, 503);
-      return c.json({ ...source, raw: RAW_TOPOLOGY, windowed: view.topologies() });
+      return c.json({ ...source, raw: view.raw, windowed: view.topologies() });
     })
     .route(
       '/',
@@ -90,24 +90,24 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 
   const clickhouse = createClickHouse(config.clickhouse);
   const deadLetters = createDeadLetterSink(kafka, deadLetterTopic(topic));
-  const pipeline = createBatchPipeline({
-    raw: rawEventsTopology({
-      decode: createEventDecoder(
-        createSchemaCatalog(createRegistry(config.schemaRegistry.url), valueSubject(topic), config.schemaRegistry.refreshMs),
-        await readerType(),
-      ),
-      clickhouse,
-      deadLetters,
-    }),
+  const pipeline = createPipeline({
+    raw: rawEventsTopology,
     topologies: [userActivityTopology(config.topology), userSessionsTopology(config.topology)],
+    decode: createEventDecoder(
+      createSchemaCatalog(createRegistry(config.schemaRegistry.url), valueSubject(topic), config.schemaRegistry.refreshMs),
+      await readerType(),
+    ),
+    deadLetters,
     clickhouse,
     committed: () => committedPositions(kafka, groupId, topic),
     logger,
     metrics,
     punctuation: { emitWithinMs: config.topology.emitWithinMs, idleAfterMs: config.topology.idleAfterMs },
   });
+  const descriptions = pipeline.describe();
+  view.raw = descriptions[0]!;
   view.topologies = pipeline.state;
-  logger.info({ topologies: [RAW_TOPOLOGY, ...pipeline.describe()] }, 'topologies');
+  logger.info({ topologies: descriptions }, 'topologies');
 
   consumer = await runBatchConsumer(
     kafka,
@@ -119,7 +119,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       // Four looks per bound: a change waits at most the bound and a quarter of it before its write starts.
       punctuateEveryMs: Math.max(50, Math.floor(config.topology.emitWithinMs / 4)),
     },
-    pipeline,
+    pipeline.handlers,
     logger,
     lagObserver(metrics),
   );
@@ -130,7 +130,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     consumer: running,
     http,
     async close() {
-      await running.stop();
+      await running.stop(config.worker.shutdownGraceMs);
       await http.close();
       await deadLetters.close();
       await clickhouse.close();
