@@ -9,6 +9,9 @@
  * Identity: a visitor who tracks anonymously, then identifies, is one user
  * in `GET /users` (traits, the anonymous id linked) and in `/activities`
  * with `include_linked=true`.
+ *
+ * The pages talk to the API through a recording proxy: what a closing page
+ * sent, and how (beacon or fetch), is read from what reached the server.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +23,7 @@ import type { DeliveryResult } from '../packages/sdk/src/client.js';
 import { runCli } from '../testing/cli.js';
 import { initialize } from '../testing/deployment.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
+import { recordingProxy, type RecordingProxy, type TrackRequest } from '../testing/recording-proxy.js';
 import { isolatedEnv, roleEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
 
@@ -28,6 +32,7 @@ let worker: StreamtrackProcess;
 let base: string;
 let writeKey: string;
 let readKey: string;
+let proxy: RecordingProxy;
 let pages: Server;
 let pageBase: string;
 let browser: Browser;
@@ -36,15 +41,6 @@ let browser: Browser;
 const PAGE = `<!doctype html><meta charset="utf-8"><title>SDK test</title>
 <script type="module">
   import { createStreamTrack } from '/sdk.js';
-  // Each beacon logged where the test can read it after the page is gone (same origin, next page).
-  const beacon = navigator.sendBeacon.bind(navigator);
-  navigator.sendBeacon = (url, body) => {
-    const sent = beacon(url, body);
-    const log = JSON.parse(localStorage.getItem('test.beacons') ?? '[]');
-    log.push({ sent, ids: JSON.parse(body).batch.map((e) => e.event_id) });
-    localStorage.setItem('test.beacons', JSON.stringify(log));
-    return sent;
-  };
   const query = new URLSearchParams(location.search);
   window.results = [];
   window.st = createStreamTrack({
@@ -102,6 +98,7 @@ beforeAll(async () => {
   worker = spawnStreamtrack('worker', roleEnv(services, env, 'worker'));
   await Promise.all([
     servePages(),
+    recordingProxy(base).then((started) => (proxy = started)),
     waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), { timeoutMs: 60_000, what: `API ready\n${api.output()}` }),
   ]);
   // The keys reach the API with its first load; a write with the new key proves it.
@@ -115,6 +112,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await new Promise((resolve) => pages?.close(resolve));
+  await proxy?.close();
   const codes = await Promise.all([api?.stop(), worker?.stop()]);
   expect(codes, `exit codes of api and worker\n${worker?.output()}`).toEqual([0, 0]);
 });
@@ -175,7 +173,7 @@ const idsOf = (events: Activity[]) => events.map((e) => e.event_id).sort();
 
 async function open(context: BrowserContext, query: Record<string, string> = {}): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${pageBase}/?${new URLSearchParams({ key: writeKey, host: base, ...query })}`);
+  await page.goto(`${pageBase}/?${new URLSearchParams({ key: writeKey, host: proxy.url, ...query })}`);
   await page.waitForFunction(() => (globalThis as unknown as PageWindow).ready === true);
   return page;
 }
@@ -191,16 +189,25 @@ const pendingIds = (page: Page) => page.evaluate(() => (globalThis as unknown as
 function trackRequests(context: BrowserContext): Array<{ type: string; ids: string[] }> {
   const seen: Array<{ type: string; ids: string[] }> = [];
   context.on('request', (request: Request) => {
-    if (request.method() !== 'POST' || !request.url().startsWith(`${base}/track`)) return;
+    if (request.method() !== 'POST' || !request.url().startsWith(`${proxy.url}/track`)) return;
     const body = JSON.parse(request.postData() ?? '{}') as { batch?: Array<{ event_id: string }> };
     seen.push({ type: request.resourceType(), ids: (body.batch ?? []).map((e) => e.event_id) });
   });
   return seen;
 }
 
-/** The beacons the context's pages sent, as the page logged them (read from a page of the same origin). */
-async function beacons(page: Page): Promise<Array<{ sent: boolean; ids: string[] }>> {
-  return page.evaluate(() => JSON.parse((globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('test.beacons') ?? '[]') as Array<{ sent: boolean; ids: string[] }>);
+/** The `POST /track` requests that reached the API with any of `ids`, in order of arrival. */
+const trackedWith = (ids: string[]): TrackRequest[] => proxy.tracked.filter((r) => r.ids.some((id) => ids.includes(id)));
+
+/** Waits for the API to have answered `count` requests with any of `ids`; resolves with them. */
+function trackedAtLeast(ids: string[], count: number, what: string): Promise<TrackRequest[]> {
+  return waitFor(
+    () => {
+      const seen = trackedWith(ids);
+      return seen.length >= count ? seen : undefined;
+    },
+    { timeoutMs: 30_000, what: `${what} (every /track seen: ${JSON.stringify(proxy.tracked.slice(-10))})` },
+  );
 }
 
 describe('in Chromium', () => {
@@ -221,11 +228,25 @@ describe('in Chromium', () => {
     const context = await browser.newContext();
     const page = await open(context, { flushAt: '2' });
     const user = await anonymousId(page);
-    const ids = await track(page, ['a', 'b', 'c']); // a and b leave at once, c waits for company
-    await page.close({ runBeforeUnload: true });
-    await storedOnce(user, ids);
-    const after = await open(context);
-    expect(await beacons(after)).toEqual([{ sent: true, ids }]);
+    // The API stores the first batch but its answer waits: the batch is still in flight when the page closes.
+    const release = proxy.holdAnswers((r) => r.via === 'fetch');
+    try {
+      const batch = await track(page, ['a', 'b']); // two: flushAt, they leave at once
+      const [inFlight] = await trackedAtLeast(batch, 1, 'the batch of a and b at the API');
+      expect(inFlight).toMatchObject({ via: 'fetch', ids: batch, status: 202 });
+      const ids = [...batch, ...(await track(page, ['c']))]; // one beside the two in flight: it waits for company
+      expect(await pendingIds(page)).toEqual(ids);
+      const closing = proxy.mark();
+      await page.close({ runBeforeUnload: true });
+      // The closing page sends all it still holds, the unanswered batch with the queued event, in one beacon.
+      const beacon = (await trackedAtLeast(ids, 2, 'the beacon of the closing page')).find((r) => r.via === 'beacon');
+      expect(beacon).toMatchObject({ ids, status: 202 });
+      expect(beacon?.arrival).toBeGreaterThanOrEqual(closing);
+      await storedOnce(user, ids);
+      expect(trackedWith(ids).map(({ via, ids }) => ({ via, ids })), 'nothing else sent').toEqual([{ via: 'fetch', ids: batch }, { via: 'beacon', ids }]);
+    } finally {
+      release();
+    }
     await context.close();
   });
 
@@ -249,10 +270,10 @@ describe('in Chromium', () => {
 
   it('delivers once a batch queued across a reload: by beacon as the page goes, confirmed by the next load', async () => {
     const context = await browser.newContext();
-    const requests = trackRequests(context);
     const page = await open(context, { interval: '60000' });
     const user = await anonymousId(page);
     const ids = await track(page, ['before_reload_1', 'before_reload_2']);
+    const reloading = proxy.mark();
     await page.reload();
     await page.waitForFunction(() => (globalThis as unknown as PageWindow).ready === true);
     expect(await anonymousId(page)).toBe(user);
@@ -265,8 +286,13 @@ describe('in Chromium', () => {
     expect(await pendingIds(page)).toEqual([]);
     await storedOnce(user, ids);
     // Sent twice, stored once: by beacon as the page went, by fetch after it came back.
-    expect(await beacons(page)).toEqual([{ sent: true, ids }]);
-    expect(requests).toEqual([{ type: 'fetch', ids }]);
+    await trackedAtLeast(ids, 2, 'the beacon and the fetch of the reloaded page');
+    const sent = trackedWith(ids);
+    expect(sent.every((r) => r.arrival >= reloading), 'nothing sent before the reload').toBe(true);
+    expect(sent.map(({ via, ids, status }) => ({ via, ids, status })).sort((x, y) => x.via.localeCompare(y.via))).toEqual([
+      { via: 'beacon', ids, status: 202 },
+      { via: 'fetch', ids, status: 202 },
+    ]);
     await context.close();
   });
   it('survives a corrupt queue and a full localStorage: no error in the page, events still delivered', async () => {
@@ -290,7 +316,7 @@ describe('in Chromium', () => {
     });
     const page = await context.newPage();
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${pageBase}/?${new URLSearchParams({ key: writeKey, host: base, flushAt: '3' })}`);
+    await page.goto(`${pageBase}/?${new URLSearchParams({ key: writeKey, host: proxy.url, flushAt: '3' })}`);
     await page.waitForFunction(() => (globalThis as unknown as PageWindow).ready === true);
     const user = await anonymousId(page);
     const ids = await track(page, ['full_1', 'full_2', 'full_3']);
