@@ -77,7 +77,7 @@ const EnvSchema = z.object({
   TOPOLOGY_LATE_POLICY: z.enum(['drop', 'correct']).default('drop'),
   TOPOLOGY_EMIT_WITHIN_MS: positiveInt.default(1_000),
   TOPOLOGY_IDLE_AFTER_MS: positiveInt.default(30_000),
-  TOPOLOGY_MAX_OPEN_WINDOWS: positiveInt.default(50_000),
+  TOPOLOGY_MAX_OPEN_WINDOWS: positiveInt.default(40_000),
   TOPOLOGY_MAX_ACTIONS_PER_WINDOW: positiveInt.default(100),
   TOPOLOGY_NUMERIC_PROPERTIES: csv.default('amount,price,value,duration_ms'),
   WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
