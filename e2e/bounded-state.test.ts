@@ -10,7 +10,7 @@
  * By default 400,000 users against a cap of 2,500 windows per partition
  * (the same arithmetic at a fifth of the cost: under a minute). With
  * STREAMTRACK_HEAVY_TESTS=1, the issue's 2,000,000 users against the
- * default cap of 50,000 (several minutes on two cores).
+ * default cap (several minutes on two cores).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -23,7 +23,7 @@ import { waitUntil } from '../testing/wait-for.js';
 
 const HEAVY = process.env.STREAMTRACK_HEAVY_TESTS === '1';
 const USERS = HEAVY ? 2_000_000 : 400_000;
-const MAX_OPEN_WINDOWS = HEAVY ? 50_000 : 2_500;
+const MAX_OPEN_WINDOWS = HEAVY ? loadConfig({}).topology.maxOpenWindows : 2_500;
 /**
  * The worker's documented resident memory bound: 800 MB for the process
  * working at full speed (its heap with a 64 MB semi-space, two rounds of at
