@@ -98,7 +98,7 @@ async function caughtUp(distinct: number) {
     what: `${distinct} distinct events stored`,
   });
   // ...and committed: nothing left to replay.
-  // (A replacing worker joins once the killed ones' sessions expire, 30 s, and may have to join twice.)
+  // (A replacing worker joins once the killed ones' sessions expire, and may have to join twice.)
   await waitUntil(async () => ({ committed: (await committedOffsets(kafka(), topic(), group())).size, storedAboveCommit: await storedAboveCommit() }), (c) => c.committed === 4 && c.storedAboveCommit === 0, {
     timeoutMs: 120_000,
     intervalMs: 250,
@@ -107,24 +107,24 @@ async function caughtUp(distinct: number) {
 }
 
 /**
- * Renames `table` away, sends the phase's events, waits until a window-results
- * write has failed and raw rows are stored above the
+ * Renames `table` away, sends the phase's events, waits until the write of
+ * `sink` (the metric's label of the step that writes `table`) has failed and raw rows are stored above the
  * commit, SIGKILLs the workers, renames the table back. Returns the stored
  * rows above the commit at the crash.
  */
-async function crashBetweenRawAndCommit(table: string, workers: Worker[], events: SentEvent[]): Promise<number> {
+async function crashBetweenRawAndCommit(table: string, sink: 'window_results' | 'window_state', workers: Worker[], events: SentEvent[]): Promise<number> {
   const db = stack.env.CLICKHOUSE_DATABASE!;
   await stack.clickhouse.command({ query: `RENAME TABLE ${db}.${table} TO ${db}.${table}_away` });
   try {
-    const failuresBefore = await Promise.all(workers.map((w) => metric(w, 'streamtrack_sink_write_failures_total', { sink: 'window_results' })));
+    const failuresBefore = await Promise.all(workers.map((w) => metric(w, 'streamtrack_sink_write_failures_total', { sink })));
     await stack.send(events);
     await waitUntil(
       async () => ({
-        failing: await Promise.all(workers.map((w) => metric(w, 'streamtrack_sink_write_failures_total', { sink: 'window_results' }))),
+        failing: await Promise.all(workers.map((w) => metric(w, 'streamtrack_sink_write_failures_total', { sink }))),
         above: await storedAboveCommit(),
       }),
       ({ failing, above }) => failing.some((n, i) => n > failuresBefore[i]!) && above > 0,
-      { timeoutMs: 60_000, intervalMs: 200, what: `window writes failing (${table} away) with raw rows stored above the commit` },
+      { timeoutMs: 60_000, intervalMs: 200, what: `${sink} writes failing (${table} away) with raw rows stored above the commit` },
     );
     console.log('[crash replay] partitions held at the crash', table, JSON.stringify(await Promise.all(workers.map(heldPartitions))));
     await Promise.all(workers.map((w) => w.process.stop('SIGKILL')));
@@ -159,7 +159,7 @@ describe('a crash between the raw insert and the commit, replayed', () => {
     });
 
     // Crash 1: two workers, window_state away. Resends of stored events ride along (duplicates before the crash too).
-    const crash1 = await crashBetweenRawAndCommit('window_state', first, [...phase(1).slice(WARM_UP), ...resendsOf(0)]);
+    const crash1 = await crashBetweenRawAndCommit('window_state', 'window_state', first, [...phase(1).slice(WARM_UP), ...resendsOf(0)]);
     resent.before += RESENDS;
     distinct += PER_PHASE;
     // Replayed by one worker (all four partitions in its rounds), new records and resends of the unfinished phase behind.
@@ -171,7 +171,7 @@ describe('a crash between the raw insert and the commit, replayed', () => {
     const replay1 = await replayFigures(second);
 
     // Crash 2: one worker, topology_watermarks away (results and checkpoints land, the commit does not).
-    const crash2 = await crashBetweenRawAndCommit('topology_watermarks', second, [...phase(3), ...resendsOf(2)]);
+    const crash2 = await crashBetweenRawAndCommit('topology_watermarks', 'window_results', second, [...phase(3), ...resendsOf(2)]);
     resent.before += RESENDS;
     distinct += PER_PHASE;
     await stack.send([...phase(4), ...resendsOf(3)]);
