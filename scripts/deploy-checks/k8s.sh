@@ -129,7 +129,7 @@ mutant crd-wrong-type base/worker.yaml 's/maxReplicaCount: 4/maxReplicaCount: "4
   "ScaledObject streamtrack-worker is invalid"
 mutant crd-unknown-field base/worker.yaml 's/cooldownPeriod: 300/cooldownPeriod: 300\n  maxReplicas: 4/' \
   "additional properties 'maxReplicas' not allowed"
-mutant kafkauser-bad-operation base/kafka-users.yaml 's/operations: \[Write, Describe\]/operations: [Write, Describe, Everything]/' \
+mutant kafkauser-bad-operation base/kafka-users.yaml 's/operations: \[Write, Read, Describe\]/operations: [Write, Read, Describe, Everything]/' \
   "KafkaUser streamtrack-api is invalid"
 mutant unknown-kind base/network-policy.yaml 's|^apiVersion: networking.k8s.io/v1$|apiVersion: example.com/v1|' \
   "could not find schema for NetworkPolicy"

@@ -37,7 +37,7 @@ export const ROLE_USERS: Record<KafkaRole, string> = { api: 'streamtrack-api', w
 export type AclOperation = 'Read' | 'Write' | 'Describe' | 'Create';
 
 export interface RoleAcl {
-  resource: { type: 'topic' | 'group'; name: string; pattern: 'literal' | 'prefixed' };
+  resource: { type: 'topic' | 'group'; name: string; pattern: 'literal' | 'prefix' };
   operations: AclOperation[];
 }
 
@@ -57,7 +57,7 @@ export function roleAcls(role: KafkaUserRole, names: KafkaNames): RoleAcl[] {
     case 'api':
       return [
         { resource: topic, operations: ['Write', 'Read', 'Describe'] },
-        { resource: { type: 'group', name: names.liveGroupPrefix, pattern: 'prefixed' }, operations: ['Read'] },
+        { resource: { type: 'group', name: names.liveGroupPrefix, pattern: 'prefix' }, operations: ['Read'] },
         { resource: workers, operations: ['Describe'] },
         { resource: dlq, operations: ['Describe'] },
       ];
@@ -83,7 +83,7 @@ function aclEntries(role: KafkaRole, names: KafkaNames) {
     operations.map((operation) => ({
       resourceType: RESOURCE[resource.type],
       resourceName: resource.name,
-      resourcePatternType: resource.pattern === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+      resourcePatternType: resource.pattern === 'prefix' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
       principal: `User:${ROLE_USERS[role]}`,
       host: '*',
       operation: OPERATION[operation],
