@@ -8,7 +8,9 @@
  *   -> written -> committed       finishing it (`finish`, then the commit)
  *   -> rewound                    instead, if it failed, lost its owner or ran out of shutdown grace
  *
- * Two rounds overlap: once round k is folded and round k-1 is finished,
+ * Rounds are an Observable: kafkajs' batches gathered per turn of the event
+ * loop (a whole fetch, src/stream/rounds.ts), taken in with concatMap, one
+ * at a time and in order. Two rounds overlap: once round k is folded and round k-1 is finished,
  * kafkajs is let go to fetch round k+1 while round k finishes. So at most two
  * rounds are in memory and finishes and commits keep the rounds' order.
  * Before the member gives up its partitions (a rebalance, leaving the group)
@@ -28,9 +30,10 @@
  * round is being taken in, is chained after the round finishing, and commits
  * nothing (the next round's commit carries its effects).
  */
+import { concatMap, Subject } from 'rxjs';
 import type { Logger } from '../logger.js';
 import { secondsSince } from '../observability/metrics.js';
-import { gatherRounds } from '../stream/rounds.js';
+import { byTurn } from '../stream/rounds.js';
 import { heartbeatResult, type Claim, type Ownership } from './ownership.js';
 import { RoundLifecycle, type RewindReason } from './round-lifecycle.js';
 import {
@@ -63,9 +66,18 @@ interface Claimed {
   abort: AbortController;
 }
 
+/** A batch of a round, with when it was handed over. */
+type Member = TakenBatch & { started: number };
+
+/** A batch handed over, with how to settle kafkajs' wait for it. */
+interface Submitted {
+  member: Member;
+  settle(error?: unknown): void;
+}
+
 interface Round extends Claimed {
   lifecycle: RoundLifecycle;
-  members: Array<TakenBatch & { started: number }>;
+  members: Member[];
 }
 
 export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, options: RoundDriverOptions) {
@@ -175,7 +187,8 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
     }
   }
 
-  const take = gatherRounds<TakenBatch & { started: number }>(async (gathered) => {
+  /** Takes a round in: it is let go (kafkajs fetches on) only once it is folded and the round before it finished. */
+  async function takeIn(gathered: Member[]) {
     // A batch fetched before a rewind's seek: its partition is read again from the seek.
     const members = gathered.filter((m) => !m.isStale());
     // Shutting down: left unresolved, for the partitions' next owner.
@@ -218,7 +231,28 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
       held.set(member.batch.partition, { batch: member.batch, caughtUp });
     }
     finishing = finishRound(round, taken);
-  });
+  }
+
+  /**
+   * kafkajs' batches, a round per turn of the event loop (a whole fetch),
+   * taken in one at a time and in order: a round's batches are settled (the
+   * runner goes on to the next fetch) once it is let go, so at most two rounds
+   * are in memory, the one finishing and the one taken in.
+   */
+  const batches = new Subject<Submitted>();
+  batches
+    .pipe(
+      byTurn(),
+      concatMap(async (round) => {
+        try {
+          await takeIn(round.map((s) => s.member));
+          for (const s of round) s.settle();
+        } catch (error) {
+          for (const s of round) s.settle(error);
+        }
+      }),
+    )
+    .subscribe();
 
   /**
    * Computed now (no round is being taken in, so the handlers' state is
@@ -278,7 +312,10 @@ export function createRoundDriver(port: ConsumerPort, handlers: BatchHandlers, o
 
   return {
     /** A batch from kafkajs: joins the round of its turn of the event loop; settles once that round is let go. */
-    take: (batch: TakenBatch) => take({ ...batch, started: performance.now() }),
+    take: (batch: TakenBatch) =>
+      new Promise<void>((resolve, reject) =>
+        batches.next({ member: { ...batch, started: performance.now() }, settle: (error) => (error === undefined ? resolve() : reject(error)) }),
+      ),
     /** A new assignment: a new term, the handlers' state reset. */
     assigned() {
       rewinding = undefined; // the new assignment starts from the commits

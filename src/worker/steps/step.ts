@@ -12,6 +12,7 @@
  *
  * A step that cannot fail (a pure fold) has the policy `never`.
  */
+import { defer, firstValueFrom, from, fromEvent, map, of, retry as retryAttempts, take, takeUntil, throwError, throwIfEmpty, timer, type Observable } from 'rxjs';
 import { AbandonedError, type RoundContext } from '../../kafka/round-handlers.js';
 import type { Logger } from '../../logger.js';
 import { backoffDelay, type BackoffPolicy } from '../../stream/backoff.js';
@@ -78,52 +79,50 @@ function abandoned(round: RoundContext): AbandonedError {
   return reason instanceof AbandonedError ? reason : new AbandonedError('the round is no longer this member\'s');
 }
 
-/** Resolves after `ms`, or rejects with AbandonedError as soon as the round is abandoned. */
-function wait(ms: number, round: RoundContext): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (round.signal.aborted) return reject(abandoned(round));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abandoned(round));
-    };
-    const timer = setTimeout(() => {
-      round.signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    round.signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Emits once the round is abandoned (at once if it already is). */
+function abandonment(round: RoundContext): Observable<unknown> {
+  return defer(() => (round.signal.aborted ? of(round.signal.reason) : fromEvent(round.signal, 'abort').pipe(take(1))));
 }
 
-/** The work's result, or AbandonedError as soon as the round is abandoned (the work is not waited for). */
-async function unlessAbandoned<T>(work: Promise<T>, round: RoundContext): Promise<T> {
-  if (round.signal.aborted) throw abandoned(round);
-  let onAbort!: () => void;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abandoned(round));
-    round.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    round.signal.removeEventListener('abort', onAbort);
+/** A `retry` outcome as the error of an attempt, for RxJS' `retry` to see. */
+class RetryOutcome extends Error {
+  constructor(readonly outcome: Retry) {
+    super('retry');
   }
 }
 
 /**
- * A step's attempts until one is ok. Before each attempt the round must
- * still be this member's (a revoked round writes nothing more); an attempt
- * under way when the round is abandoned is not waited for.
+ * A step's attempts until one is ok: `defer(attempt)` retried with the
+ * step's backoff. Before each attempt the round must still be this member's
+ * (a revoked round writes nothing more); once it is abandoned, the attempt
+ * or wait under way is unsubscribed (the work is not waited for) and the
+ * step fails with AbandonedError.
  */
-export async function runStep<In, Out>(step: Step<In, Out>, input: In, run: StepRun): Promise<Out> {
-  for (let n = 1; ; n++) {
-    if (!run.round.owned()) throw abandoned(run.round);
+export function runStep<In, Out>(step: Step<In, Out>, input: In, run: StepRun): Promise<Out> {
+  let n = 0;
+  const attempt = defer(() => {
+    if (!run.round.owned()) return throwError(() => abandoned(run.round));
     const started = performance.now();
-    const outcome = await unlessAbandoned(step.run(input, n), run.round);
-    run.observed?.(step.name, (performance.now() - started) / 1000, outcome.kind);
-    if (outcome.kind === 'ok') return outcome.value;
-    if (step.retry === 'never') throw outcome.error;
-    if (outcome.class === 'deterministic') run.logger.error({ err: outcome.error, attempt: n, step: step.name }, 'step failed with an error retrying cannot fix; retrying slowly');
-    else run.logger.warn({ err: outcome.error, attempt: n, step: step.name }, 'step failed; retrying');
-    await wait(outcome.class === 'retriable' ? backoffDelay(step.retry, n) : step.retry.maxDelayMs, run.round);
-  }
+    return from(step.run(input, ++n)).pipe(
+      map((outcome) => {
+        run.observed?.(step.name, (performance.now() - started) / 1000, outcome.kind);
+        if (outcome.kind === 'ok') return outcome.value;
+        throw step.retry === 'never' ? outcome.error : new RetryOutcome(outcome);
+      }),
+    );
+  });
+  const backoff = (error: unknown, retries: number): Observable<unknown> => {
+    if (!(error instanceof RetryOutcome) || step.retry === 'never') return throwError(() => error);
+    const { outcome } = error;
+    if (outcome.class === 'deterministic') run.logger.error({ err: outcome.error, attempt: retries, step: step.name }, 'step failed with an error retrying cannot fix; retrying slowly');
+    else run.logger.warn({ err: outcome.error, attempt: retries, step: step.name }, 'step failed; retrying');
+    return timer(outcome.class === 'retriable' ? backoffDelay(step.retry, retries) : step.retry.maxDelayMs);
+  };
+  return firstValueFrom(
+    attempt.pipe(
+      retryAttempts({ delay: backoff }),
+      takeUntil(abandonment(run.round)),
+      throwIfEmpty(() => abandoned(run.round)),
+    ),
+  );
 }
