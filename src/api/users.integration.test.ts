@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js';
+import { json } from '../../testing/answers.js';
 import { isolatedConfig } from '../../testing/test-config.js';
 import { trackedEvent } from '../../testing/tracked-event.js';
 import { waitFor } from '../../testing/wait-for.js';
@@ -109,12 +110,6 @@ async function writeWindows(events: TrackedEvent[]) {
 
 function read(path: string, key: string) {
   return api.app.request(path, { headers: { authorization: `Bearer ${key}` } });
-}
-
-async function json<T>(response: Response, status: number): Promise<T> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as T;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
