@@ -2,11 +2,7 @@
  * A Server-Sent Events reader over fetch (so it can send Authorization, as
  * the UI does): the events as they arrive, kept for the test to look at.
  */
-export interface SseEvent {
-  type: string;
-  id: string | undefined;
-  data: string;
-}
+import { parseSseBlock, type SseEvent } from '../ui/src/sse-block.js';
 
 export interface SseConnection {
   status: number;
@@ -48,16 +44,8 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
         const blocks = buffer.split('\n\n');
         buffer = blocks.pop() ?? '';
         for (const block of blocks) {
-          const event: SseEvent = { type: 'message', id: undefined, data: '' };
-          for (const line of block.split('\n')) {
-            const colon = line.indexOf(':');
-            if (colon <= 0) continue;
-            const [field, value] = [line.slice(0, colon), line.slice(colon + 1).replace(/^ /, '')];
-            if (field === 'event') event.type = value;
-            else if (field === 'id') event.id = value;
-            else if (field === 'data') event.data += value;
-          }
-          if (block.split('\n').some((l) => l.startsWith('event:') || l.startsWith('data:'))) events.push(event);
+          const event = parseSseBlock(block);
+          if (event) events.push(event);
         }
       }
     } catch {
