@@ -2,7 +2,7 @@
  * A Server-Sent Events reader over fetch (so it can send Authorization, as
  * the UI does): the events as they arrive, kept for the test to look at.
  */
-import { parseSseBlock, type SseEvent } from '../ui/src/sse-block.js';
+import { parseSseBlock, sseBlocks, type SseEvent } from '../ui/src/sse-block.js';
 
 export interface SseConnection {
   status: number;
@@ -32,17 +32,10 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
     connection.refusal = await response.json().catch(() => undefined);
     return connection;
   }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const body = response.body;
   connection.ended = (async () => {
-    let buffer = '';
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        // Split once per chunk: a chunk may hold thousands of events.
-        const blocks = buffer.split('\n\n');
-        buffer = blocks.pop() ?? '';
+      for await (const blocks of sseBlocks(body)) {
         for (const block of blocks) {
           const event = parseSseBlock(block);
           if (event) events.push(event);

@@ -4,7 +4,7 @@
  * event's id as Last-Event-ID, so nothing the server still holds is missed.
  */
 import { authHeaders, explain, queryString, type Query, type StoredEvent } from './api.js';
-import { parseSseBlock } from './sse-block.js';
+import { parseSseBlock, sseBlocks } from './sse-block.js';
 
 export interface LiveHandlers {
   events(events: StoredEvent[]): void;
@@ -35,14 +35,7 @@ export function followLive(query: Query, key: string | null, handlers: LiveHandl
       controller.abort();
       return;
     }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value;
-      const blocks = buffer.split('\n\n');
-      buffer = blocks.pop() ?? '';
+    for await (const blocks of sseBlocks(response.body)) {
       const batch: StoredEvent[] = [];
       for (const block of blocks) {
         const event = parseSseBlock(block);

@@ -1,7 +1,7 @@
 /**
- * One block of a text/event-stream (the lines between two blank lines) read
- * as an event. Dependency-free: the UI's live stream and the tests' SSE
- * client (testing/sse-client.ts) both read /live/events with it.
+ * A text/event-stream read as blocks (the lines between two blank lines) and
+ * each block as an event. Dependency-free: the UI's live stream and the tests'
+ * SSE client (testing/sse-client.ts) both read /live/events with it.
  */
 export interface SseEvent {
   type: string;
@@ -25,4 +25,19 @@ export function parseSseBlock(block: string): SseEvent | undefined {
     any = true;
   }
   return any ? parsed : undefined;
+}
+
+/** The stream's complete blocks, a chunk's worth at a time: one split per chunk, as a chunk may hold thousands of events. */
+// The bytes TextDecoderStream takes (BufferSource), spelled out: the server's tsconfig, which checks this file for testing/, has no DOM lib.
+export async function* sseBlocks(body: ReadableStream<ArrayBufferView | ArrayBuffer>): AsyncGenerator<string[]> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    const blocks = buffer.split('\n\n');
+    buffer = blocks.pop() ?? '';
+    yield blocks;
+  }
 }
