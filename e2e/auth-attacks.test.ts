@@ -26,6 +26,7 @@ import { encodeAvroFrame } from '../src/serde/wire-format.js';
 import { valueSubject } from '../src/serde/event-schemas.js';
 import { createClickHouse, type ClickHouseClient } from '../src/storage/clickhouse.js';
 import { deadLetterTopic } from '../src/kafka/dead-letters.js';
+import { countEvents, json } from '../testing/answers.js';
 import { runCli } from '../testing/cli.js';
 import { testKafka } from '../testing/kafka.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
@@ -98,17 +99,7 @@ function get(base: string, path: string, headers: Headers = {}): Promise<Respons
   return fetch(`${base}${path}`, { headers });
 }
 
-async function json<T>(response: Response, status: number): Promise<T> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as T;
-}
-
-async function count(where: string, params: Record<string, unknown> = {}): Promise<number> {
-  const result = await clickhouse.query({ query: `SELECT count() AS n FROM events WHERE ${where}`, query_params: params, format: 'JSONEachRow' });
-  const [row] = await result.json<{ n: string }>();
-  return Number(row?.n ?? 0);
-}
+const count = (where: string, params: Record<string, unknown> = {}) => countEvents(clickhouse, where, params);
 
 /**
  * Sends `sentinel` (accepted) after an attack on the same user, so on the

@@ -22,6 +22,7 @@ import { loadConfig } from '../src/config.js';
 import { eventIdOfMessageId } from '../src/ingestion/event-id.js';
 import { createClickHouse, type ClickHouseClient } from '../src/storage/clickhouse.js';
 import { initialize } from '../testing/deployment.js';
+import { countEvents, json } from '../testing/answers.js';
 import { freePort, spawnStreamtrack, type StreamtrackProcess } from '../testing/processes.js';
 import { isolatedEnv, roleEnv } from '../testing/test-config.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -71,17 +72,7 @@ function post(path: string, body: string | Uint8Array, headers: Headers = basic(
   return fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 
-async function json<T>(response: Response, status: number): Promise<T> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as T;
-}
-
-async function count(where: string, params: Record<string, unknown> = {}): Promise<number> {
-  const result = await clickhouse.query({ query: `SELECT count() AS n FROM events WHERE ${where}`, query_params: params, format: 'JSONEachRow' });
-  const [row] = await result.json<{ n: string }>();
-  return Number(row?.n ?? 0);
-}
+const count = (where: string, params: Record<string, unknown> = {}) => countEvents(clickhouse, where, params);
 
 /** Every stored event of the project as the read key sees it (the last 7 days). */
 async function activities(key: string, query = ''): Promise<ActivitiesPage['events']> {

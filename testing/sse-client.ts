@@ -2,11 +2,7 @@
  * A Server-Sent Events reader over fetch (so it can send Authorization, as
  * the UI does): the events as they arrive, kept for the test to look at.
  */
-export interface SseEvent {
-  type: string;
-  id: string | undefined;
-  data: string;
-}
+import { parseSseBlock, sseBlocks, type SseEvent } from '../ui/src/sse-block.js';
 
 export interface SseConnection {
   status: number;
@@ -36,28 +32,13 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
     connection.refusal = await response.json().catch(() => undefined);
     return connection;
   }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const body = response.body;
   connection.ended = (async () => {
-    let buffer = '';
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        // Split once per chunk: a chunk may hold thousands of events.
-        const blocks = buffer.split('\n\n');
-        buffer = blocks.pop() ?? '';
+      for await (const blocks of sseBlocks(body)) {
         for (const block of blocks) {
-          const event: SseEvent = { type: 'message', id: undefined, data: '' };
-          for (const line of block.split('\n')) {
-            const colon = line.indexOf(':');
-            if (colon <= 0) continue;
-            const [field, value] = [line.slice(0, colon), line.slice(colon + 1).replace(/^ /, '')];
-            if (field === 'event') event.type = value;
-            else if (field === 'id') event.id = value;
-            else if (field === 'data') event.data += value;
-          }
-          if (block.split('\n').some((l) => l.startsWith('event:') || l.startsWith('data:'))) events.push(event);
+          const event = parseSseBlock(block);
+          if (event) events.push(event);
         }
       }
     } catch {

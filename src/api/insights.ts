@@ -13,7 +13,7 @@
  * each parameter, every answer with `watermark`, `final`, `late_events_dropped`,
  * final answers cacheable.
  */
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { OpenAPIHono, createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Principal } from '../auth/principal.js';
@@ -236,40 +236,52 @@ export const PropertiesSchema = z
 
 const READS = 'Reads';
 
-export const trendsRoute = createRoute({
-  method: 'get',
+/** A GET route answered by a stats body (StatsMeta and more) or the shared stats errors. */
+function statsRoute<P extends string, Q extends NonNullable<NonNullable<RouteConfig['request']>['query']>, A extends z.ZodTypeAny>(route: { path: P; summary: string; description: string; query: Q; answer: A; answerDescription: string }) {
+  return createRoute({
+    method: 'get' as const,
+    path: route.path,
+    summary: route.summary,
+    description: route.description,
+    request: { query: route.query },
+    responses: statsResponses(route.answer, route.answerDescription),
+  });
+}
+
+export const trendsRoute = statsRoute({
   path: '/trends',
   summary: 'A measure over time, filtered, optionally broken down',
   description: `${READS} agg_action_activity_1m/_1h/_1d for count and uniques (by action at most), agg_property_values_1h/_1d for numeric measures (by action at most, 1h/1d), the raw events (less dropped late events) otherwise (range up to 31 days). Buckets start in [from, to). Other parameters are refused.`,
-  request: { query: TrendQuerySchema },
-  responses: statsResponses(TrendSchema, 'The trend'),
+  query: TrendQuerySchema,
+  answer: TrendSchema,
+  answerDescription: 'The trend',
 });
 
-export const funnelsRoute = createRoute({
-  method: 'get',
+export const funnelsRoute = statsRoute({
   path: '/funnels',
   summary: 'Ordered steps within a conversion window',
   description: `${READS} the raw events of the range (up to 31 days, less dropped late events), walked per user as ClickHouse's windowFunnel does. Other parameters are refused.`,
-  request: { query: FunnelQuerySchema },
-  responses: statsResponses(FunnelSchema, 'The funnel'),
+  query: FunnelQuerySchema,
+  answer: FunnelSchema,
+  answerDescription: 'The funnel',
 });
 
-export const retentionRoute = createRoute({
-  method: 'get',
+export const retentionRoute = statsRoute({
   path: '/retention',
   summary: 'Cohorts by the period of a first action, returning with a second',
   description: `${READS} the raw events of the range (less dropped late events) with ClickHouse's retention. Other parameters are refused.`,
-  request: { query: RetentionQuerySchema },
-  responses: statsResponses(RetentionSchema, 'The cohorts'),
+  query: RetentionQuerySchema,
+  answer: RetentionSchema,
+  answerDescription: 'The cohorts',
 });
 
-export const sessionsRoute = createRoute({
-  method: 'get',
+export const sessionsRoute = statsRoute({
   path: '/sessions',
   summary: 'Sessions per bucket: count, median and p90 duration, events per session',
   description: `${READS} agg_user_sessions: sessions starting in each bucket. Other parameters are refused.`,
-  request: { query: SessionsQuerySchema },
-  responses: statsResponses(SessionsSchema, 'The sessions'),
+  query: SessionsQuerySchema,
+  answer: SessionsSchema,
+  answerDescription: 'The sessions',
 });
 
 export const propertiesRoute = createRoute({
@@ -337,12 +349,19 @@ export function createInsightsRoutes(clickhouse: ClickHouseClient, graceMs: numb
     return projectOf(principal, requested);
   };
 
+  /** The range a question asks about, in the project the caller may read. */
+  const rangeFor = (c: Context<{ Variables: PrincipalVariables }>, q: { project_id?: string | undefined; from: number; to: number }): Range => ({
+    projectId: projectFor(c, q.project_id),
+    from: q.from,
+    to: q.to,
+  });
+
   const routes = new OpenAPIHono<{ Variables: PrincipalVariables }>({ defaultHook: refuseInvalidParameters });
   routes.use(access.reads('stats:read'));
   return routes
     .openapi(trendsRoute, async (c) => {
       const q = c.req.valid('query');
-      const range: Range = { projectId: projectFor(c, q.project_id), from: q.from, to: q.to };
+      const range = rangeFor(c, q);
       const step = GRANULARITY_MS[q.granularity];
       const [found, { watermarkMs, ...info }] = await Promise.all([
         trend(clickhouse, {
@@ -385,7 +404,7 @@ export function createInsightsRoutes(clickhouse: ClickHouseClient, graceMs: numb
     })
     .openapi(funnelsRoute, async (c) => {
       const q = c.req.valid('query');
-      const range: Range = { projectId: projectFor(c, q.project_id), from: q.from, to: q.to };
+      const range = rangeFor(c, q);
       const query = { range, steps: q.step, windowMs: q.window * 1000, top: q.top };
       const [overall, split, { watermarkMs: _, ...info }] = await Promise.all([
         funnel(clickhouse, query),
@@ -402,7 +421,7 @@ export function createInsightsRoutes(clickhouse: ClickHouseClient, graceMs: numb
     })
     .openapi(retentionRoute, async (c) => {
       const q = c.req.valid('query');
-      const range: Range = { projectId: projectFor(c, q.project_id), from: q.from, to: q.to };
+      const range = rangeFor(c, q);
       const [cohorts, { watermarkMs: _, ...info }] = await Promise.all([
         retention(clickhouse, { range, first: q.first, return: q.return, period: q.period }),
         meta(TOPOLOGY, range),
@@ -421,7 +440,7 @@ export function createInsightsRoutes(clickhouse: ClickHouseClient, graceMs: numb
     })
     .openapi(sessionsRoute, async (c) => {
       const q = c.req.valid('query');
-      const range: Range = { projectId: projectFor(c, q.project_id), from: q.from, to: q.to };
+      const range = rangeFor(c, q);
       const step = q.granularity === '1h' ? 3_600_000 : DAY_MS;
       const [buckets, { watermarkMs, ...info }] = await Promise.all([sessionsOverview(clickhouse, range, q.granularity), meta(SESSIONS_TOPOLOGY, range)]);
       const points = buckets.map((b) => ({

@@ -7,11 +7,11 @@
  * computed here from the events themselves.
  * (The same through Kafka and worker processes: e2e/windowed-aggregates.test.ts.)
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js';
 import { isolatedConfig } from '../../testing/test-config.js';
-import { messageDefaults, type TrackedEvent } from '../model/event.js';
+import { trackedEvent } from '../../testing/tracked-event.js';
+import type { TrackedEvent } from '../model/event.js';
 import { PartitionedWindows } from '../stream/partitioned-windows.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { recordWatermarks, writeActivityResults, writeSessionResults } from '../storage/window-results.js';
@@ -35,21 +35,12 @@ function userOf(burst: number): string {
 }
 
 function makeEvent(i: number): TrackedEvent {
-  const at = START + Math.floor((i / EVENTS) * DAYS * DAY);
-  return {
-    event_id: randomUUID(),
+  return trackedEvent({
     project_id: 'default',
     user_id: userOf(Math.floor(i / BURST)),
     action: ACTIONS[(i * 7) % 3]!,
-    timestamp: at,
-    sent_at: null,
-    received_at: at,
-    session_id: null,
-    properties: {},
-    context: null,
-    warnings: [],
-    ...messageDefaults(),
-  };
+    timestamp: START + Math.floor((i / EVENTS) * DAYS * DAY),
+  });
 }
 
 const events = Array.from({ length: EVENTS }, (_, i) => makeEvent(i));

@@ -11,10 +11,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inProcessApi, type InProcessApi } from '../../testing/api-under-test.js';
+import { json } from '../../testing/answers.js';
 import { isolatedConfig } from '../../testing/test-config.js';
+import { trackedEvent } from '../../testing/tracked-event.js';
 import { waitFor } from '../../testing/wait-for.js';
 import { createKeyStore } from '../auth/key-store.js';
-import { messageDefaults, type TrackedEvent } from '../model/event.js';
+import type { TrackedEvent } from '../model/event.js';
 import { createClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
 import { insertEvents, toRow } from '../storage/events-table.js';
 import { recordWatermarks, writeActivityResults } from '../storage/window-results.js';
@@ -34,21 +36,7 @@ let alphaSecret: string;
 const T = Date.parse('2026-12-01T10:00:00.000Z');
 
 function event(project: string, userId: string, at: number, fields: Partial<TrackedEvent> = {}): TrackedEvent {
-  return {
-    event_id: randomUUID(),
-    project_id: project,
-    user_id: userId,
-    action: 'view',
-    timestamp: at,
-    sent_at: null,
-    received_at: at,
-    session_id: null,
-    properties: {},
-    context: null,
-    warnings: [],
-    ...messageDefaults(),
-    ...fields,
-  };
+  return trackedEvent({ project_id: project, user_id: userId, action: 'view', timestamp: at, ...fields });
 }
 
 const identify = (project: string, userId: string, at: number, anonymousId: string | null, traits: TrackedEvent['traits']) =>
@@ -122,12 +110,6 @@ async function writeWindows(events: TrackedEvent[]) {
 
 function read(path: string, key: string) {
   return api.app.request(path, { headers: { authorization: `Bearer ${key}` } });
-}
-
-async function json<T>(response: Response, status: number): Promise<T> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as T;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

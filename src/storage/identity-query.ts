@@ -10,20 +10,10 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { PropertyValue } from '../model/event.js';
+import { rows } from './stats-query.js';
 
 /** The most ids linked to one user that a read expands it to: its earliest links. */
 export const MAX_LINKED_IDS = 100;
-
-async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
-  const result = await client.query({
-    query,
-    query_params: params,
-    format: 'JSONEachRow',
-    // Limits: the API's client carries READ_LIMITS (read-limits.ts) on every query.
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  return result.json<T>();
-}
 
 export interface Link {
   id: string;

@@ -108,3 +108,69 @@ export function Select<T extends string>({ label, value, options, onChange, id }
     </div>
   );
 }
+
+/**
+ * A table in a scrollable region: the region takes keyboard focus so that a
+ * table wider than the screen can be scrolled without a mouse. Rows are the children.
+ */
+export function Table({
+  label,
+  columns,
+  children,
+  class: tableClass,
+  scrollClass,
+  scrollLabel = 'Table, scrollable',
+}: {
+  label: string;
+  columns: string[];
+  children: ComponentChildren;
+  class?: string;
+  scrollClass?: string;
+  scrollLabel?: string;
+}) {
+  return (
+    <div class={scrollClass ? `table-scroll ${scrollClass}` : 'table-scroll'} tabIndex={0} role="region" aria-label={scrollLabel}>
+      <table {...(tableClass ? { class: tableClass } : {})} aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** An event row's cells after its time: the user (linking to its page), the action, and a button that shows the record. */
+export function EventCells({ event, onShow }: { event: StoredEvent; onShow: (event: StoredEvent) => void }) {
+  return (
+    <>
+      <td>
+        <a href={`#/users/${encodeURIComponent(event.user_id)}`}>{event.user_id}</a>
+      </td>
+      <td>{event.action}</td>
+      <td>
+        <button type="button" class="link" onClick={() => onShow(event)}>
+          Show<span class="visually-hidden"> the record of {event.action} by {event.user_id}</span>
+        </button>
+      </td>
+    </>
+  );
+}
+
+/** A form's button, in a field of its own, aligned with the labelled inputs beside it. */
+export function ButtonField({ children }: { children: ComponentChildren }) {
+  return (
+    <div class="field">
+      <span class="label-spacer" aria-hidden="true">
+        &nbsp;
+      </span>
+      {children}
+    </div>
+  );
+}

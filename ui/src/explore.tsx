@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { DAY, getJson, iso, type StoredEvent } from './api.js';
-import { EventDetail, Field, Loading, Problem, Select, time, useLoad } from './common.js';
+import { ButtonField, EventCells, EventDetail, Field, Loading, Problem, Select, Table, time, useLoad } from './common.js';
 
 interface Page {
   events: StoredEvent[];
@@ -52,45 +52,22 @@ export function ExplorePage() {
           <Field id="explore-user" label="User" value={user} onInput={setUser} placeholder="any user" />
           <Field id="explore-action" label="Action" value={action} onInput={setAction} placeholder="any action" />
           <Select id="explore-range" label="Event time" value={range} onChange={setRange} options={[['1', 'Last 24 hours'], ['7', 'Last 7 days'], ['31', 'Last 31 days']]} />
-          <div class="field">
-            <span class="label-spacer" aria-hidden="true">
-              &nbsp;
-            </span>
+          <ButtonField>
             <button type="submit">Search</button>
-          </div>
+          </ButtonField>
         </form>
         {page.state === 'loading' && <Loading what="events" />}
         {page.state === 'failed' && <Problem status={page.status}>{page.error}</Problem>}
         {page.state === 'ok' && (
           <>
-            <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
-              <table class="events" aria-label={`Events, page ${cursors.length + 1}`}>
-                <thead>
-                  <tr>
-                    <th scope="col">Event time (UTC)</th>
-                    <th scope="col">User</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Record</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.value.events.map((event) => (
-                    <tr key={event.event_id} data-event-id={event.event_id}>
-                      <td>{time(event.timestamp)}</td>
-                      <td>
-                        <a href={`#/users/${encodeURIComponent(event.user_id)}`}>{event.user_id}</a>
-                      </td>
-                      <td>{event.action}</td>
-                      <td>
-                        <button type="button" class="link" onClick={() => setSelected(event)}>
-                          Show<span class="visually-hidden"> the record of {event.action} by {event.user_id}</span>
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table label={`Events, page ${cursors.length + 1}`} class="events" columns={['Event time (UTC)', 'User', 'Action', 'Record']}>
+              {page.value.events.map((event) => (
+                <tr key={event.event_id} data-event-id={event.event_id}>
+                  <td>{time(event.timestamp)}</td>
+                  <EventCells event={event} onShow={setSelected} />
+                </tr>
+              ))}
+            </Table>
             {page.value.events.length === 0 && <p class="muted">No event matches.</p>}
             <nav class="pager" aria-label="Pages">
               <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>

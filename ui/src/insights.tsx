@@ -9,7 +9,7 @@
 import { useState } from 'preact/hooks';
 import { DAY, HOUR, getJson, iso } from './api.js';
 import { TimeChart } from './chart.js';
-import { Field, Loading, Problem, Select, time, useLoad, type Loaded } from './common.js';
+import { ButtonField, Field, Loading, Problem, Select, time, useLoad, type Loaded } from './common.js';
 
 interface Meta {
   watermark: string | null;
@@ -98,12 +98,9 @@ function Trends({ at }: { at: number }) {
         <Select id="trends-measure" label="Measure" value={measure} onChange={setMeasure} options={[['count', 'Events'], ['uniques', 'Unique users']]} />
         <Select id="trends-breakdown" label="Breakdown" value={breakdown} onChange={setBreakdown} options={[['none', 'None'], ['action', 'By action']]} />
         <Select id="trends-granularity" label="Buckets" value={granularity} onChange={setGranularity} options={[['1h', 'Hourly, last 24 hours'], ['1d', 'Daily, last 30 days']]} />
-        <div class="field">
-          <span class="label-spacer" aria-hidden="true">
-            &nbsp;
-          </span>
+        <ButtonField>
           <button type="submit">Show</button>
-        </div>
+        </ButtonField>
       </form>
       {answer.state === 'loading' && <Loading what="the trend" />}
       {failure(answer)}
@@ -171,12 +168,9 @@ function Funnels({ at }: { at: number }) {
       >
         <Field id="funnel-steps" label="Steps, in order (comma-separated actions)" value={steps} onInput={setSteps} placeholder="signup, activate, purchase" />
         <Field id="funnel-window" label="Window (seconds)" value={window} onInput={setWindow} type="number" />
-        <div class="field">
-          <span class="label-spacer" aria-hidden="true">
-            &nbsp;
-          </span>
+        <ButtonField>
           <button type="submit">Show</button>
-        </div>
+        </ButtonField>
       </form>
       <p class="muted">Over the last 7 days.</p>
       {answer.state === 'loading' && query && <Loading what="the funnel" />}
@@ -218,12 +212,9 @@ function Retention({ at }: { at: number }) {
         <Field id="retention-first" label="First action" value={first} onInput={setFirst} placeholder="signup" />
         <Field id="retention-return" label="Return action" value={ret} onInput={setRet} placeholder="app_opened" />
         <Select id="retention-period" label="Period" value={period} onChange={setPeriod} options={[['day', 'Daily, 14 days'], ['week', 'Weekly, 8 weeks']]} />
-        <div class="field">
-          <span class="label-spacer" aria-hidden="true">
-            &nbsp;
-          </span>
+        <ButtonField>
           <button type="submit">Show</button>
-        </div>
+        </ButtonField>
       </form>
       {failure(answer)}
       {answer.state === 'ok' && answer.value && (

@@ -4,6 +4,7 @@
  * event's id as Last-Event-ID, so nothing the server still holds is missed.
  */
 import { authHeaders, explain, queryString, type Query, type StoredEvent } from './api.js';
+import { parseSseBlock, sseBlocks } from './sse-block.js';
 
 export interface LiveHandlers {
   events(events: StoredEvent[]): void;
@@ -12,29 +13,6 @@ export interface LiveHandlers {
   status(state: 'connecting' | 'live' | 'retrying', detail?: string): void;
   /** A refusal that retrying will not cure (bad key, bad filter). */
   refused(text: string): void;
-}
-
-interface Parsed {
-  type: string;
-  id: string | undefined;
-  data: string;
-}
-
-function parseBlock(block: string): Parsed | undefined {
-  const parsed: Parsed = { type: 'message', id: undefined, data: '' };
-  let any = false;
-  for (const line of block.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const field = line.slice(0, colon);
-    const value = line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'event') parsed.type = value;
-    else if (field === 'id') parsed.id = value;
-    else if (field === 'data') parsed.data += value;
-    else continue;
-    any = true;
-  }
-  return any ? parsed : undefined;
 }
 
 /** `key`: the signed-in key, passed in (this runs in a Web Worker, which has no sessionStorage). */
@@ -57,17 +35,10 @@ export function followLive(query: Query, key: string | null, handlers: LiveHandl
       controller.abort();
       return;
     }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value;
-      const blocks = buffer.split('\n\n');
-      buffer = blocks.pop() ?? '';
+    for await (const blocks of sseBlocks(response.body)) {
       const batch: StoredEvent[] = [];
       for (const block of blocks) {
-        const event = parseBlock(block);
+        const event = parseSseBlock(block);
         if (!event) continue;
         if (event.id !== undefined) lastId = event.id;
         if (event.type === 'event') batch.push(JSON.parse(event.data) as StoredEvent);

@@ -8,7 +8,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { session, type StoredEvent } from './api.js';
-import { EventDetail, Field, Problem, clock } from './common.js';
+import { ButtonField, EventCells, EventDetail, Field, Problem, Table, clock } from './common.js';
 import type { FromWorker, ToWorker } from './live-worker.js';
 
 /** Set by the build (scripts/build-ui.ts): the worker script's hashed name. */
@@ -96,14 +96,11 @@ export function LivePage() {
         <form class="filters" onSubmit={(e) => e.preventDefault()} role="search" aria-label="Filter live events">
           <Field id="live-user" label="User" value={user} onInput={setUser} placeholder="any user" />
           <Field id="live-action" label="Action" value={action} onInput={setAction} placeholder="any action" />
-          <div class="field">
-            <span class="label-spacer" aria-hidden="true">
-              &nbsp;
-            </span>
+          <ButtonField>
             <button type="button" onClick={togglePause} aria-pressed={paused}>
               {paused ? 'Resume' : 'Pause'}
             </button>
-          </div>
+          </ButtonField>
         </form>
         <p class="muted" role="status" aria-live="polite" aria-atomic="true">
           <span data-testid="live-status">{status}</span> · <span data-testid="live-received">{received}</span> received
@@ -115,35 +112,15 @@ export function LivePage() {
             {notice}
           </p>
         )}
-        <div class="table-scroll live-list" tabIndex={0} role="region" aria-label="Live events, scrollable">
-          <table class="events fixed" aria-label={`The newest ${SHOWN} live events`}>
-            <thead>
-              <tr>
-                <th scope="col">Received</th>
-                <th scope="col">User</th>
-                <th scope="col">Action</th>
-                <th scope="col">Record</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((event, i) => (
-                // Keyed by place: a row's cells are updated in place, not rebuilt, as events stream by.
-                <tr key={i} data-event-id={event.event_id} class={selected?.event_id === event.event_id ? 'selected' : ''}>
-                  <td>{clock(event.received_at)}</td>
-                  <td>
-                    <a href={`#/users/${encodeURIComponent(event.user_id)}`}>{event.user_id}</a>
-                  </td>
-                  <td>{event.action}</td>
-                  <td>
-                    <button type="button" class="link" onClick={() => setSelected(event)}>
-                      Show<span class="visually-hidden"> the record of {event.action} by {event.user_id}</span>
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label={`The newest ${SHOWN} live events`} class="events fixed" scrollClass="live-list" scrollLabel="Live events, scrollable" columns={['Received', 'User', 'Action', 'Record']}>
+          {shown.map((event, i) => (
+            // Keyed by place: a row's cells are updated in place, not rebuilt, as events stream by.
+            <tr key={i} data-event-id={event.event_id} class={selected?.event_id === event.event_id ? 'selected' : ''}>
+              <td>{clock(event.received_at)}</td>
+              <EventCells event={event} onShow={setSelected} />
+            </tr>
+          ))}
+        </Table>
         {shown.length === 0 && !refused && <p class="muted">No event yet: events appear here as soon as the API accepts them.</p>}
       </section>
       {selected && <EventDetail event={selected} onClose={() => setSelected(undefined)} />}

@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson } from './api.js';
 import { TimeChart, type ChartPoint } from './chart.js';
-import { Loading, Problem, time, type Loaded } from './common.js';
+import { Loading, Problem, Table, time, type Loaded } from './common.js';
 import { ApiFailure } from './api.js';
 
 const POLL_MS = 2_000;
@@ -94,56 +94,32 @@ export function PipelinePage() {
       {rates.length > 1 && <TimeChart title="Events per second into the topic" series={[{ label: 'events/s', points: rates }]} height={160} />}
       <h2>Consumer lag per partition</h2>
       {p.consumer_group && (
-        <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
-          <table aria-label={`Lag of consumer group ${p.consumer_group.name}`}>
-            <thead>
-              <tr>
-                <th scope="col">Partition</th>
-                <th scope="col">End offset</th>
-                <th scope="col">Committed</th>
-                <th scope="col">Lag</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.consumer_group.partitions.map((c) => (
-                <tr key={c.partition}>
-                  <td>{c.partition}</td>
-                  <td>{p.events_topic?.partitions.find((e) => e.partition === c.partition)?.end ?? ''}</td>
-                  <td>{c.committed ?? 'none'}</td>
-                  <td>{c.lag}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label={`Lag of consumer group ${p.consumer_group.name}`} columns={['Partition', 'End offset', 'Committed', 'Lag']}>
+          {p.consumer_group.partitions.map((c) => (
+            <tr key={c.partition}>
+              <td>{c.partition}</td>
+              <td>{p.events_topic?.partitions.find((e) => e.partition === c.partition)?.end ?? ''}</td>
+              <td>{c.committed ?? 'none'}</td>
+              <td>{c.lag}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <h2>Topologies</h2>
       {p.topologies && p.topologies.length === 0 && <p class="muted">No topology has reported yet.</p>}
       {p.topologies && p.topologies.length > 0 && (
-        <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
-          <table aria-label="Watermark of each topology">
-            <thead>
-              <tr>
-                <th scope="col">Topology</th>
-                <th scope="col">Watermark (UTC)</th>
-                <th scope="col">Open windows</th>
-                <th scope="col">Late events</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.topologies.map((t) => (
-                <tr key={t.topology}>
-                  <td>{t.topology}</td>
-                  <td>
-                    {time(t.watermark)} ({behind(t.watermark, p.at)})
-                  </td>
-                  <td>{t.open_windows}</td>
-                  <td>{t.late_events}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Watermark of each topology" columns={['Topology', 'Watermark (UTC)', 'Open windows', 'Late events']}>
+          {p.topologies.map((t) => (
+            <tr key={t.topology}>
+              <td>{t.topology}</td>
+              <td>
+                {time(t.watermark)} ({behind(t.watermark, p.at)})
+              </td>
+              <td>{t.open_windows}</td>
+              <td>{t.late_events}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <h2>Schemas</h2>
       {p.schemas && (

@@ -7,7 +7,7 @@
 import { useState } from 'preact/hooks';
 import { DAY, HOUR, getJson, getOptional, iso, type StoredEvent } from './api.js';
 import { TimeChart } from './chart.js';
-import { Loading, Problem, Select, time, useLoad } from './common.js';
+import { Loading, Problem, Select, Table, time, useLoad } from './common.js';
 
 interface Series {
   watermark: string | null;
@@ -119,30 +119,17 @@ export function UserPage({ userId }: { userId: string }) {
       {sessions.state === 'loading' && <Loading what="sessions" />}
       {sessions.state === 'failed' && <Problem status={sessions.status}>{sessions.error}</Problem>}
       {sessions.state === 'ok' && (
-        <div class="table-scroll" tabIndex={0} role="region" aria-label="Table, scrollable">
-          <table aria-label="Sessions">
-            <thead>
-              <tr>
-                <th scope="col">Start (UTC)</th>
-                <th scope="col">End</th>
-                <th scope="col">Events</th>
-                <th scope="col">Duration</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.value.sessions.map((s) => (
-                <tr key={s.start}>
-                  <td>{time(s.start)}</td>
-                  <td>{time(s.end)}</td>
-                  <td>{s.events}</td>
-                  <td>{Math.round(s.duration_ms / 1000)} s</td>
-                  <td>{s.final ? 'final' : 'open (provisional)'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Sessions" columns={['Start (UTC)', 'End', 'Events', 'Duration', 'State']}>
+          {sessions.value.sessions.map((s) => (
+            <tr key={s.start}>
+              <td>{time(s.start)}</td>
+              <td>{time(s.end)}</td>
+              <td>{s.events}</td>
+              <td>{Math.round(s.duration_ms / 1000)} s</td>
+              <td>{s.final ? 'final' : 'open (provisional)'}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <h2>Timeline</h2>
       {timeline.state === 'loading' && <Loading what="the timeline" />}
