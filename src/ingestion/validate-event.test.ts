@@ -61,6 +61,20 @@ describe('validateEvent', () => {
     expect(record.warnings).toEqual([]);
   });
 
+  it("reads each event's sent_at as its own, whatever the events before it carried (a batch's shared one is read once)", () => {
+    const at = (sentAt: unknown) => validateEvent({ user_id: 'u', action: 'a', timestamp: NOW - 60_000, sent_at: sentAt }, V2, NOW);
+    const early = '2026-01-02T03:03:05.678Z';
+    for (const sentAt of [early, early, 'yesterday', early, NOW - 30_000, '2026-01-02T03:04:05.678Z', early]) {
+      const result = at(sentAt);
+      if (sentAt === 'yesterday') expect(result).toMatchObject({ ok: false, errors: [{ field: 'sent_at', code: 'invalid_time' }] });
+      else {
+        const sentMs = typeof sentAt === 'number' ? sentAt : Date.parse(sentAt);
+        expect(result).toMatchObject({ ok: true, value: { sent_at: sentMs, timestamp: NOW - 60_000 + (NOW - sentMs) } });
+      }
+    }
+    expect(at('yesterday')).toMatchObject({ ok: false, errors: [{ field: 'sent_at', code: 'invalid_time' }] });
+  });
+
   it('clamps an event time far in the future to the receive time and says so', () => {
     const record = accepted({ user_id: 'u', action: 'a', timestamp: NOW + DEFAULT_EVENT_LIMITS.maxFutureMs + 1 });
     expect(record.timestamp).toBe(NOW);

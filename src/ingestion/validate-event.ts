@@ -198,10 +198,23 @@ function describeTime(ms: number): string {
   return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
 }
 
-function timeField(body: Record<string, unknown>, field: string, errors: EventError[]): number | undefined {
+/**
+ * The last `sent_at` text read and its time. A batch's events share one
+ * (Segment's batch `sentAt`, /track's batch `sent_at`): read once per batch,
+ * not per event (Date.parse costs about 0.4 us).
+ */
+let lastSentAt: { text: string; ms: number | undefined } = { text: '', ms: undefined };
+
+function parseSentAt(value: unknown): number | undefined {
+  if (typeof value !== 'string') return parseTime(value);
+  if (value !== lastSentAt.text) lastSentAt = { text: value, ms: parseTime(value) };
+  return lastSentAt.ms;
+}
+
+function timeField(body: Record<string, unknown>, field: string, errors: EventError[], parse = parseTime): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  const ms = parseTime(value);
+  const ms = parse(value);
   if (ms === undefined) {
     errors.push({
       field,
@@ -326,7 +339,7 @@ export function validateEvent(
   }
 
   const timestamp = timeField(input, 'timestamp', errors);
-  const sentAt = timeField(input, 'sent_at', errors);
+  const sentAt = timeField(input, 'sent_at', errors, parseSentAt);
   const warnings: string[] = [];
   let eventTime = timestamp ?? receivedAt;
   if (timestamp !== undefined && sentAt !== undefined) eventTime = timestamp + (receivedAt - sentAt);
