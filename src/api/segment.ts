@@ -27,7 +27,7 @@ import type { AccessControl } from './access.js';
 import { publicCors } from './cors.js';
 import type { JsonSchema } from './event-json-schema.js';
 import { ACCESS_ERROR_RESPONSES, ApiError, ErrorBodySchema, errorResponse, unavailableResponse } from './errors.js';
-import { TrackResponseSchema, confine, prepare, publishPrepared, resolveSchema, type EventResult, type Prepared, type PublishDeps } from './ingest.js';
+import { TrackResponseSchema, confine, prepare, publishPrepared, resolveSchema, tally, type EventResult, type Prepared, type PublishDeps } from './ingest.js';
 import { requestHeader } from './node-bindings.js';
 import { checkContentEncoding, readDecodedBody } from './request-body.js';
 import { REQUEST_ID_HEADER } from './request-context.js';
@@ -138,14 +138,11 @@ function segmentRoute(route: Route, limits: TrackLimits) {
 }
 
 function answer(c: Context, results: EventResult[], single: boolean) {
-  const accepted = results.filter((r) => r.status === 'accepted').length;
-  const body: SegmentResponse = { success: accepted > 0, accepted, refused: results.length - accepted, results };
-  if (accepted === results.length) return c.json(body, 200);
-  if (accepted > 0) return c.json(body, 207);
-  body.error = single
-    ? { code: 'invalid_event', message: 'the message was refused; see results[0].errors' }
-    : { code: 'invalid_events', message: 'every message was refused; see results[].errors' };
-  return c.json(body, 400);
+  const { accepted, refused, passed, error } = tally(results, single, 'message');
+  const body: SegmentResponse = { success: accepted > 0, accepted, refused, results };
+  if (passed === 'all') return c.json(body, 200);
+  if (passed === 'some') return c.json(body, 207);
+  return c.json({ ...body, error }, 400);
 }
 
 export function createSegmentRoutes(deps: SegmentDeps) {

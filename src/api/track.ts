@@ -30,6 +30,7 @@ import {
   prepare,
   publishPrepared,
   resolveSchema,
+  tally,
   unavailable,
   type EventResult,
   type Prepared,
@@ -203,14 +204,11 @@ async function prepareWire(bytes: Uint8Array, catalog: SchemaCatalog, receivedAt
 }
 
 function respond(c: Context, results: EventResult[], single: boolean) {
-  const accepted = results.filter((r) => r.status === 'accepted').length;
-  const body: TrackResponse = { accepted, refused: results.length - accepted, results };
-  if (accepted === results.length) return c.json(body, 202);
-  if (accepted > 0) return c.json(body, 207);
-  body.error = single
-    ? { code: 'invalid_event', message: 'the event was refused; see results[0].errors' }
-    : { code: 'invalid_events', message: 'every event was refused; see results[].errors' };
-  return c.json(body, 400);
+  const { accepted, refused, passed, error } = tally(results, single, 'event');
+  const body: TrackResponse = { accepted, refused, results };
+  if (passed === 'all') return c.json(body, 202);
+  if (passed === 'some') return c.json(body, 207);
+  return c.json({ ...body, error }, 400);
 }
 
 export function createTrackRoutes(deps: TrackDeps) {
